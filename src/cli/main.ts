@@ -1,0 +1,57 @@
+/**
+ * `amoskys`: the one command line of AMOSKYS. Each subcommand lives in ./commands and has --help.
+ * Exit codes: 0 ok, 1 failure (a component down, a failed operation), 2 invalid configuration or usage.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { AmoskysError, ConfigError } from '../core/errors/index.ts';
+import { configCommand } from './commands/config.ts';
+import { demoCommand } from './commands/demo.ts';
+import { stackCommand } from './commands/stack.ts';
+
+const program = new Command('amoskys')
+  .description(
+    'AMOSKYS: SNMP telemetry, signed and schema-registered, through Kafka into ClickHouse.\n' +
+      'Configuration comes from a YAML file (--config, $AMOSKYS_CONFIG or ./amoskys.yaml) and AMOSKYS_* variables.',
+  )
+  .option('-c, --config <file>', 'configuration file (YAML or JSON)')
+  .addOption(
+    new Option('--log-level <level>', 'log level').choices([
+      'fatal',
+      'error',
+      'warn',
+      'info',
+      'debug',
+      'trace',
+      'silent',
+    ]),
+  )
+  .showHelpAfterError('(add --help for usage)')
+  .exitOverride()
+  .addHelpText(
+    'after',
+    '\nExamples:\n  amoskys demo                 run the pipeline end to end\n  amoskys stack status --json  health of the local services\n  amoskys config print         effective configuration, secrets redacted',
+  );
+
+program.addCommand(demoCommand());
+program.addCommand(stackCommand());
+program.addCommand(configCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Help and version are "errors" in commander's exitOverride mode; they exit 0.
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else if (err instanceof ConfigError) {
+    process.stderr.write(`amoskys: ${err.message}\n`);
+    process.exitCode = 2;
+  } else if (err instanceof AmoskysError) {
+    process.stderr.write(`amoskys: ${err.message}\n`);
+    process.exitCode = 1;
+  } else {
+    process.stderr.write(
+      `amoskys: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,1 @@
+export { type ClickHouseOptions, createClickHouse } from './client.ts';

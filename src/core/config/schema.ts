@@ -1,0 +1,96 @@
+/**
+ * The AMOSKYS configuration: one typed, validated object for every component.
+ * Defaults live in defaults.ts, environment variables in env.ts, loading and precedence in load.ts.
+ */
+import { z } from 'zod';
+
+const hostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/, 'expected host:port');
+
+const port = z.number().int().min(1).max(65535);
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
+
+/** Kafka topic names follow `amoskys.<domain>.<what>.v<N>`; consumers depend on them. */
+const topicName = z
+  .string()
+  .regex(/^[a-z0-9]+(\.[a-z0-9_-]+)+\.v\d+$/, 'expected a topic name like amoskys.<domain>.<what>.v<N>');
+
+export const kafkaSchema = z.strictObject({
+  /** Bootstrap brokers, `host:port`. */
+  brokers: z.array(hostPort).min(1),
+  /** Client id prefix; each component appends its own name. */
+  clientId: z.string().min(1),
+  /** Connect with TLS. */
+  ssl: z.boolean(),
+  /** SASL authentication; absent means none. */
+  sasl: z
+    .strictObject({
+      mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+      username: z.string().min(1),
+      password: z.string().min(1),
+    })
+    .optional(),
+});
+
+export const registrySchema = z.strictObject({
+  /** Base URL of the Confluent-compatible API (Apicurio: `.../apis/ccompat/v7`). */
+  url: httpUrl,
+  username: z.string().optional(),
+  password: z.string().optional(),
+});
+
+export const clickhouseSchema = z.strictObject({
+  /** HTTP(S) interface of the server. */
+  url: httpUrl,
+  username: z.string().min(1),
+  password: z.string(),
+  /** Database that holds the AMOSKYS tables and views. */
+  database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a ClickHouse identifier'),
+});
+
+export const snmpSchema = z.strictObject({
+  /** The reference SNMP agent (the local snmpd): tests and the demo poll it. */
+  host: z.string().min(1),
+  port,
+  community: z.string().min(1),
+  v3: z.strictObject({
+    user: z.string().min(1),
+    /** net-snmp spelling: `sha256` etc.; snmpd was configured with SHA-256. */
+    authProtocol: z.enum(['md5', 'sha', 'sha224', 'sha256', 'sha384', 'sha512']),
+    authPass: z.string().min(8, 'SNMPv3 passphrases need at least 8 characters'),
+    privProtocol: z.enum(['des', 'aes', 'aes256b', 'aes256r']),
+    privPass: z.string().min(8, 'SNMPv3 passphrases need at least 8 characters'),
+  }),
+});
+
+export const topicsSchema = z.strictObject({
+  raw: topicName,
+  features: topicName,
+  dlq: topicName,
+});
+
+export const stackSchema = z.strictObject({
+  /** KRaft controller port of the local broker (the client port comes from `kafka.brokers[0]`). */
+  kafkaControllerPort: port,
+  /** Native protocol port of the local ClickHouse (`clickhouse-client`, benchmarks). */
+  clickhouseTcpPort: port,
+  /** Seconds to wait for each component to answer on `stack up`. */
+  startTimeoutSeconds: z.number().int().min(5).max(900),
+});
+
+export const configSchema = z.strictObject({
+  /** Folder for local stack state, downloads, logs, keys. Git-ignored. */
+  stateDir: z.string().min(1),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  kafka: kafkaSchema,
+  registry: registrySchema,
+  clickhouse: clickhouseSchema,
+  snmp: snmpSchema,
+  topics: topicsSchema,
+  stack: stackSchema,
+});
+
+/** The validated configuration every component receives. */
+export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,77 @@
+/**
+ * The one error base of AMOSKYS. Every error has a code from a closed list and says whether
+ * retrying the same operation can succeed, so retry loops never guess from message text.
+ */
+
+/** Codes an {@link AmoskysError} may carry. */
+export const ErrorCode = {
+  /** Configuration failed validation; never retriable, the process stops at start. */
+  ConfigInvalid: 'CONFIG_INVALID',
+  /** A configuration file could not be read or parsed. */
+  ConfigUnreadable: 'CONFIG_UNREADABLE',
+  /** A local stack component failed to start, stop or answer. */
+  StackFailed: 'STACK_FAILED',
+  /** A wait on a condition exceeded its deadline. */
+  Timeout: 'TIMEOUT',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Options every {@link AmoskysError} takes. */
+export interface AmoskysErrorOptions {
+  /** Whether the same operation may succeed if tried again. */
+  retriable: boolean;
+  /** The error this one wraps. */
+  cause?: unknown;
+  /** Where it happened: topic, partition, offset, table, device, config path... Never secrets. */
+  context?: Record<string, unknown>;
+}
+
+/** Base class of every error AMOSKYS throws on purpose. */
+export class AmoskysError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  readonly context: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: AmoskysErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retriable = options.retriable;
+    this.context = options.context ?? {};
+  }
+}
+
+/** One configuration value that failed validation. */
+export interface ConfigIssue {
+  /** Dotted path in the configuration, e.g. `kafka.brokers.0`. */
+  path: string;
+  /** What was wrong, in words. */
+  message: string;
+  /** The offending value, already redacted when the path holds a secret. */
+  value: unknown;
+  /** Where the value came from: an environment variable name, the file, or the defaults. */
+  source: string;
+}
+
+/** Invalid configuration: lists every failing path with its value and source. */
+export class ConfigError extends AmoskysError {
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(issues: readonly ConfigIssue[]) {
+    const lines = issues.map(
+      (i) => `  - ${i.path || '(root)'}: ${i.message} (got ${JSON.stringify(i.value)} from ${i.source})`,
+    );
+    super(ErrorCode.ConfigInvalid, `invalid configuration:\n${lines.join('\n')}`, {
+      retriable: false,
+      context: { paths: issues.map((i) => i.path) },
+    });
+    this.issues = issues;
+  }
+}
+
+/** A condition waited on did not hold before its deadline. */
+export class TimeoutError extends AmoskysError {
+  constructor(message: string, context: Record<string, unknown> = {}) {
+    super(ErrorCode.Timeout, message, { retriable: true, context });
+  }
+}

@@ -1,0 +1,8 @@
+export {
+  AmoskysError,
+  type AmoskysErrorOptions,
+  ConfigError,
+  type ConfigIssue,
+  ErrorCode,
+  TimeoutError,
+} from './errors.ts';
