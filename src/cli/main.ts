@@ -25,8 +25,6 @@ const program = new Command('amoskys')
       'silent',
     ]),
   )
-  .showHelpAfterError('(add --help for usage)')
-  .exitOverride()
   .addHelpText(
     'after',
     '\nExamples:\n  amoskys demo                 run the pipeline end to end\n  amoskys stack status --json  health of the local services\n  amoskys config print         effective configuration, secrets redacted',
@@ -35,6 +33,14 @@ const program = new Command('amoskys')
 program.addCommand(demoCommand());
 program.addCommand(stackCommand());
 program.addCommand(configCommand());
+
+// addCommand() does not pass these settings down the way command() does; every level needs them
+// so usage errors reach the handler below (exit 2) instead of exiting inside commander.
+const configureTree = (command: Command): void => {
+  command.exitOverride().showHelpAfterError('(add --help for usage)');
+  for (const sub of command.commands) configureTree(sub);
+};
+configureTree(program);
 
 try {
   await program.parseAsync(process.argv);
