@@ -67,6 +67,12 @@ running_pid() {
   read -r pid ticks <"$file" || return 1
   [[ -n "${pid:-}" ]] || return 1
   [[ "$(proc_start_ticks "$pid" 2>/dev/null || true)" == "$ticks" ]] || return 1
+  # A zombie counts as gone: after a kill -9 the process stays a zombie until its parent reaps
+  # it, and PID 1 on these machines reaps only about once a second, so `up` right after a crash
+  # would otherwise believe the dead server is still running.
+  local state
+  state="$(sed -E 's/^[0-9]+ \(.*\) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $1 }')"
+  [[ -n "$state" && "$state" != Z && "$state" != X ]] || return 1
   printf '%s\n' "$pid"
 }
 
@@ -181,3 +187,4 @@ render_template() {
   mkdir -p "$(dirname "$dst")"
   printf '%s\n' "$content" >"$dst.tmp" && mv -f "$dst.tmp" "$dst"
 }
+
