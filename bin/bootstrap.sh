@@ -58,3 +58,8 @@ amoskys_ensure_deps() {
 
 amoskys_ensure_node
 amoskys_ensure_deps
+
+# kafkajs 2.2.4 (the last release) schedules a request-queue timer with a negative delay, which
+# Node 24 reports as TimeoutNegativeWarning on every run; Node clamps it to 1 ms, which is what
+# kafkajs meant. Type stripping's ExperimentalWarning is expected on Node 24 as well.
+export NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--disable-warning=TimeoutNegativeWarning --disable-warning=ExperimentalWarning"

@@ -14,7 +14,6 @@ TEMPLATES="$AMOSKYS_REPO_ROOT/infra/local/clickhouse"
 CH_DIR="$AMOSKYS_STATE_DIR/clickhouse"
 HTTP_URL="http://127.0.0.1:$AMOSKYS_CLICKHOUSE_HTTP_PORT"
 SERVER_BIN=/usr/sbin/clickhouse-server
-START_TIMEOUT="${AMOSKYS_CLICKHOUSE_START_TIMEOUT:-60}"
 
 fetch() {
   # curl is how health is checked; the client is what benchmarks and humans use.

@@ -32,6 +32,9 @@ AMOSKYS_SNMP_COMMUNITY="${AMOSKYS_SNMP_COMMUNITY:-amoskys}"
 AMOSKYS_SNMP_V3_USER="${AMOSKYS_SNMP_V3_USER:-amoskys-v3}"
 AMOSKYS_SNMP_V3_AUTH_PASS="${AMOSKYS_SNMP_V3_AUTH_PASS:-amoskys-auth-pass}"
 AMOSKYS_SNMP_V3_PRIV_PASS="${AMOSKYS_SNMP_V3_PRIV_PASS:-amoskys-priv-pass}"
+AMOSKYS_REGISTRY_MANAGEMENT_PORT="${AMOSKYS_REGISTRY_MANAGEMENT_PORT:-9081}"
+# How long `up` waits for a component to answer (config stack.startTimeoutSeconds).
+START_TIMEOUT="${AMOSKYS_STACK_START_TIMEOUT_SECONDS:-180}"
 
 # log COMPONENT MESSAGE... — progress goes to stderr so stdout stays parseable.
 log() {

@@ -16,7 +16,6 @@ ENDPOINT="udp:$AGENT"
 # Spelled as snmpget's -a / -x expect them; infra/local/snmpd/NOTES.md lists the full parameters.
 V3_AUTH_PROTO=SHA-256
 V3_PRIV_PROTO=AES
-START_TIMEOUT="${AMOSKYS_SNMPD_START_TIMEOUT:-60}"
 SYS_DESCR_OID=1.3.6.1.2.1.1.1.0
 SYS_NAME_OID=1.3.6.1.2.1.1.5.0
 

@@ -45,6 +45,7 @@ export const defaults: Config = {
   stack: {
     kafkaControllerPort: 9093,
     clickhouseTcpPort: 9000,
+    registryManagementPort: 9081,
     startTimeoutSeconds: 180,
   },
 };

@@ -57,6 +57,11 @@ export const envVars = {
     'Local broker KRaft controller port',
   ),
   AMOSKYS_STACK_CLICKHOUSE_TCP_PORT: v('stack.clickhouseTcpPort', 'int', 'Local ClickHouse native port'),
+  AMOSKYS_STACK_REGISTRY_MANAGEMENT_PORT: v(
+    'stack.registryManagementPort',
+    'int',
+    'Local registry management port',
+  ),
   AMOSKYS_STACK_START_TIMEOUT_SECONDS: v('stack.startTimeoutSeconds', 'int', 'Seconds to wait per service'),
 } as const satisfies Record<string, EnvVar>;
 

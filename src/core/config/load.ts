@@ -36,7 +36,7 @@ type Tree = Record<string, unknown>;
 /** Variables that belong to the launcher and the stack scripts, not to the configuration. */
 const nonConfigVars = new Set(['AMOSKYS_CONFIG', 'AMOSKYS_REPO_ROOT']);
 const stackScriptVar =
-  /^AMOSKYS_(KAFKA_PORT|KAFKA_CONTROLLER_PORT|REGISTRY_PORT|CLICKHOUSE_(HTTP|TCP)_PORT)$/;
+  /^AMOSKYS_(KAFKA_PORT|KAFKA_CONTROLLER_PORT|REGISTRY_PORT|REGISTRY_MANAGEMENT_PORT|CLICKHOUSE_(HTTP|TCP)_PORT)$/;
 
 /**
  * Loads the configuration. Precedence: code overrides > `AMOSKYS_*` environment > file > defaults.

@@ -76,6 +76,8 @@ export const stackSchema = z.strictObject({
   kafkaControllerPort: port,
   /** Native protocol port of the local ClickHouse (`clickhouse-client`, benchmarks). */
   clickhouseTcpPort: port,
+  /** Apicurio's Quarkus management interface (its default, 9000, is ClickHouse's native port). */
+  registryManagementPort: port,
   /** Seconds to wait for each component to answer on `stack up`. */
   startTimeoutSeconds: z.number().int().min(5).max(900),
 });

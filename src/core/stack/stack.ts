@@ -71,6 +71,7 @@ export function stackEnv(config: Config): Record<string, string> {
     AMOSKYS_KAFKA_PORT: kafka.port,
     AMOSKYS_KAFKA_CONTROLLER_PORT: String(config.stack.kafkaControllerPort),
     AMOSKYS_REGISTRY_PORT: registry.port,
+    AMOSKYS_REGISTRY_MANAGEMENT_PORT: String(config.stack.registryManagementPort),
     AMOSKYS_CLICKHOUSE_HTTP_PORT: clickhouse.port,
     AMOSKYS_CLICKHOUSE_TCP_PORT: String(config.stack.clickhouseTcpPort),
     AMOSKYS_SNMP_PORT: String(config.snmp.port),
