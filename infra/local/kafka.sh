@@ -159,14 +159,4 @@ status() {
   return 1
 }
 
-case "${1:-}" in
-  fetch) fetch ;;
-  up) up ;;
-  down) stop_daemon "$NAME" 30 ;;
-  status) status ;;
-  logs)
-    [[ -f "$(log_file "$NAME")" ]] || die "$NAME" "no log yet at $(log_file "$NAME")"
-    if [[ "${2:-}" == -f ]]; then tail -n 200 -F "$(log_file "$NAME")"; else tail -n 200 "$(log_file "$NAME")"; fi
-    ;;
-  *) die "$NAME" "usage: $0 fetch|up|down|status|logs [-f]" ;;
-esac
+component_main "$@"

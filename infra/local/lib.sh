@@ -191,3 +191,25 @@ render_template() {
   printf '%s\n' "$content" >"$dst.tmp" && mv -f "$dst.tmp" "$dst"
 }
 
+
+# show_logs NAME [-f] — the end of a component's log, or follow it.
+show_logs() {
+  local file
+  file="$(log_file "$1")"
+  [[ -f "$file" ]] || die "$1" "no log yet ($file)"
+  if [[ "${2:-}" == -f ]]; then
+    exec tail -n 200 -F "$file"
+  fi
+  tail -n 200 "$file"
+}
+
+# component_main ARGS... — the command line every component script shares. The script sets NAME
+# and defines fetch, up and status, and may define down (default: stop the recorded pid, 30 s grace).
+component_main() {
+  case "${1:-}" in
+    fetch | up | status) "$1" ;;
+    down) if declare -F down >/dev/null; then down; else stop_daemon "$NAME" 30; fi ;;
+    logs) show_logs "$NAME" "${2:-}" ;;
+    *) die "$NAME" "usage: $(basename "$0") fetch|up|down|status|logs [-f]" ;;
+  esac
+}

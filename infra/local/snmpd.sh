@@ -132,18 +132,4 @@ status() {
   return 1
 }
 
-logs() {
-  local file
-  file="$(log_file "$NAME")"
-  [[ -f "$file" ]] || die "$NAME" "no log yet ($file)"
-  if [[ "${1:-}" == "-f" ]]; then
-    exec tail -n 200 -F "$file"
-  fi
-  tail -n 200 "$file"
-}
-
-case "${1:-}" in
-  fetch | up | down | status) "$1" ;;
-  logs) logs "${2:-}" ;;
-  *) die "$NAME" "usage: $(basename "$0") fetch|up|down|status|logs [-f]" ;;
-esac
+component_main "$@"
