@@ -51,8 +51,12 @@ amoskys_ensure_deps() {
   if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
     return 0
   fi
-  amoskys_log "installing npm dependencies (npm ci)"
-  (cd "$AMOSKYS_REPO_ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  # npm ci on a fresh checkout; afterwards npm install, which follows the lock file too but does
+  # not delete node_modules first (a running test or CLI keeps working while it updates).
+  local verb=ci
+  [[ -d "$AMOSKYS_REPO_ROOT/node_modules" ]] && verb=install
+  amoskys_log "installing npm dependencies (npm $verb)"
+  (cd "$AMOSKYS_REPO_ROOT" && npm "$verb" --no-audit --no-fund --loglevel=error >&2)
   printf '%s' "$want" >"$stamp"
 }
 

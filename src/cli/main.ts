@@ -7,6 +7,7 @@ import { AmoskysError, ConfigError } from '../core/errors/index.ts';
 import { configCommand } from './commands/config.ts';
 import { demoCommand } from './commands/demo.ts';
 import { stackCommand } from './commands/stack.ts';
+import { topicsCommand } from './commands/topics.ts';
 
 const program = new Command('amoskys')
   .description(
@@ -33,6 +34,7 @@ const program = new Command('amoskys')
 program.addCommand(demoCommand());
 program.addCommand(stackCommand());
 program.addCommand(configCommand());
+program.addCommand(topicsCommand());
 
 // addCommand() does not pass these settings down the way command() does; every level needs them
 // so usage errors reach the handler below (exit 2) instead of exiting inside commander.
