@@ -42,6 +42,10 @@ export const defaults: Config = {
     features: 'amoskys.telemetry.features.v1',
     dlq: 'amoskys.telemetry.dlq.v1',
   },
+  metrics: {
+    host: '127.0.0.1',
+    port: 9464,
+  },
   stack: {
     kafkaControllerPort: 9093,
     clickhouseTcpPort: 9000,

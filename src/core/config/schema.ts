@@ -71,6 +71,13 @@ export const topicsSchema = z.strictObject({
   dlq: topicName,
 });
 
+export const metricsSchema = z.strictObject({
+  /** Address the /metrics and /healthz server binds; `0.0.0.0` in containers. */
+  host: z.string().min(1),
+  /** Port of /metrics (Prometheus) and /healthz; 0 picks a free one (tests). */
+  port: z.number().int().min(0).max(65535),
+});
+
 export const stackSchema = z.strictObject({
   /** KRaft controller port of the local broker (the client port comes from `kafka.brokers[0]`). */
   kafkaControllerPort: port,
@@ -91,6 +98,7 @@ export const configSchema = z.strictObject({
   clickhouse: clickhouseSchema,
   snmp: snmpSchema,
   topics: topicsSchema,
+  metrics: metricsSchema,
   stack: stackSchema,
 });
 

@@ -6,7 +6,13 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type EnvVarName, envVars, type LoadedConfig, loadConfig } from '../../../src/core/config/index.ts';
+import {
+  defaults,
+  type EnvVarName,
+  envVars,
+  type LoadedConfig,
+  loadConfig,
+} from '../../../src/core/config/index.ts';
 
 export const envVarNames = Object.keys(envVars) as EnvVarName[];
 
@@ -57,11 +63,8 @@ export const initSteps: readonly (readonly string[])[] = [
   ['clickhouse', 'migrate'],
 ];
 
-/**
- * Port of every component's /metrics and /healthz. Not a setting yet (no AMOSKYS_* variable), so
- * compose, Kubernetes and the Dockerfile are held to this one number here.
- */
-export const healthPort = 9464;
+/** Port of every component's /metrics and /healthz: the configuration default. */
+export const healthPort = defaults.metrics.port;
 export const healthPath = '/healthz';
 
 /** Names that are not settings but may appear in docs (see src/core/config/load.ts). */

@@ -1,0 +1,6 @@
+export {
+  createMetricsRegistry,
+  type HealthReport,
+  type MetricsServer,
+  startMetricsServer,
+} from './server.ts';
