@@ -46,13 +46,21 @@ export function printTable(rows: readonly BenchRow[]): void {
     r.goal === undefined ? '' : `>= ${r.goal}${r.ratio >= r.goal ? '' : ' (missed)'}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
-  const line = (c: readonly string[]) => c.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (c: readonly string[]) =>
+    c
+      .map((v, i) => v.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   process.stdout.write(`${[line(header), ...cells.map(line)].join('\n')}\n`);
   for (const r of rows) if (r.notes) process.stdout.write(`  ${r.stage}: ${r.notes}\n`);
 }
 
 /** Saves rows as JSON under `<stateDir>/bench/<name>.json` for comparison between commits. */
-export function saveResults(name: string, rows: readonly BenchRow[], extra: Record<string, unknown> = {}): string {
+export function saveResults(
+  name: string,
+  rows: readonly BenchRow[],
+  extra: Record<string, unknown> = {},
+): string {
   const { config } = loadConfig();
   const dir = path.join(config.stateDir, 'bench');
   mkdirSync(dir, { recursive: true });
@@ -65,7 +73,10 @@ export function saveResults(name: string, rows: readonly BenchRow[], extra: Reco
 }
 
 /** Runs a command, returns its output and wall time. */
-export async function run(cmd: string, args: readonly string[]): Promise<{ stdout: string; stderr: string; ms: number }> {
+export async function run(
+  cmd: string,
+  args: readonly string[],
+): Promise<{ stdout: string; stderr: string; ms: number }> {
   const started = performance.now();
   const { stdout, stderr } = await promisify(execFile)(cmd, args, { maxBuffer: 64 * 1024 * 1024 });
   return { stdout, stderr, ms: performance.now() - started };

@@ -6,6 +6,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { AmoskysError, ConfigError } from '../core/errors/index.ts';
 import { configCommand } from './commands/config.ts';
 import { demoCommand } from './commands/demo.ts';
+import { keysCommand } from './commands/keys.ts';
+import { schemasCommand } from './commands/schemas.ts';
+import { simulateCommand } from './commands/simulate.ts';
 import { stackCommand } from './commands/stack.ts';
 import { topicsCommand } from './commands/topics.ts';
 
@@ -35,6 +38,9 @@ program.addCommand(demoCommand());
 program.addCommand(stackCommand());
 program.addCommand(configCommand());
 program.addCommand(topicsCommand());
+program.addCommand(schemasCommand());
+program.addCommand(simulateCommand());
+program.addCommand(keysCommand());
 
 // addCommand() does not pass these settings down the way command() does; every level needs them
 // so usage errors reach the handler below (exit 2) instead of exiting inside commander.

@@ -2,6 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { defaults, repoRoot } from '../../src/core/config/index.ts';
+import { envelopeSchema } from '../../src/core/envelope/index.ts';
+import { protoMessageIndexes } from '../../src/core/registry/index.ts';
 
 interface TopicFile {
   name: string;
@@ -9,6 +11,7 @@ interface TopicFile {
   replicationFactor: number;
   config: Record<string, string | number>;
   valueSubject: string | null;
+  valueSchema?: { file: string; message: string } | null;
 }
 
 const dir = `${repoRoot}/topics`;
@@ -33,5 +36,16 @@ describe('topics/', () => {
   it('names value subjects with the TopicNameStrategy', () => {
     for (const { spec } of topics)
       if (spec.valueSubject !== null) expect(spec.valueSubject).toBe(`${spec.name}-value`);
+  });
+
+  it('points every valueSchema at a .proto file that defines the message; raw carries the envelope', () => {
+    for (const { spec } of topics) {
+      if (spec.valueSchema === null || spec.valueSchema === undefined) continue;
+      expect(spec.valueSubject).not.toBeNull();
+      const source = readFileSync(`${repoRoot}/${spec.valueSchema.file}`, 'utf8');
+      expect(protoMessageIndexes(source, spec.valueSchema.message).length).toBeGreaterThan(0);
+    }
+    const raw = topics.find((t) => t.spec.name === defaults.topics.raw)?.spec;
+    expect(raw?.valueSchema).toEqual({ file: envelopeSchema.relativeFile, message: envelopeSchema.message });
   });
 });

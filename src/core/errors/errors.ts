@@ -13,6 +13,14 @@ export const ErrorCode = {
   StackFailed: 'STACK_FAILED',
   /** A wait on a condition exceeded its deadline. */
   Timeout: 'TIMEOUT',
+  /** A simulated SNMP agent could not start (e.g. its UDP port is taken). */
+  SimulatorFailed: 'SIMULATOR_FAILED',
+  /** An Ed25519 key file or trust-store file is missing, unreadable, invalid, or would be overwritten. */
+  KeyFile: 'KEY_FILE',
+  /** The Schema Registry did not answer, or answered with an unexpected status. */
+  Registry: 'REGISTRY',
+  /** A topic file or the schema file it names is invalid. */
+  SchemaFile: 'SCHEMA_FILE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -73,5 +81,49 @@ export class ConfigError extends AmoskysError {
 export class TimeoutError extends AmoskysError {
   constructor(message: string, context: Record<string, unknown> = {}) {
     super(ErrorCode.Timeout, message, { retriable: true, context });
+  }
+}
+
+/** A key file or trust-store file problem. Never retriable: a person has to fix the file. */
+export class KeyFileError extends AmoskysError {
+  constructor(message: string, context: Record<string, unknown> = {}, cause?: unknown) {
+    super(ErrorCode.KeyFile, message, {
+      retriable: false,
+      context,
+      ...(cause === undefined ? {} : { cause }),
+    });
+  }
+}
+
+/**
+ * A failed Schema Registry request. Retriable when the registry could not be reached or answered
+ * 5xx; a 4xx answer means the request itself is wrong and is not retried.
+ */
+export class RegistryError extends AmoskysError {
+  /** HTTP status, when the registry answered. */
+  readonly status: number | undefined;
+
+  constructor(
+    message: string,
+    options: { status?: number; context?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
+    const retriable = options.status === undefined || options.status >= 500;
+    super(ErrorCode.Registry, message, {
+      retriable,
+      context: options.context ?? {},
+      ...(options.cause === undefined ? {} : { cause: options.cause }),
+    });
+    this.status = options.status;
+  }
+}
+
+/** A topic file, or the schema file it points at, cannot be used. Never retriable. */
+export class SchemaFileError extends AmoskysError {
+  constructor(message: string, context: Record<string, unknown> = {}, cause?: unknown) {
+    super(ErrorCode.SchemaFile, message, {
+      retriable: false,
+      context,
+      ...(cause === undefined ? {} : { cause }),
+    });
   }
 }

@@ -4,5 +4,8 @@ export {
   ConfigError,
   type ConfigIssue,
   ErrorCode,
+  KeyFileError,
+  RegistryError,
+  SchemaFileError,
   TimeoutError,
 } from './errors.ts';
