@@ -42,6 +42,11 @@ export const defaults: Config = {
     features: 'amoskys.telemetry.features.v1',
     dlq: 'amoskys.telemetry.dlq.v1',
   },
+  producer: {
+    inventory: '',
+    keyFile: '',
+    intervalSeconds: 10,
+  },
   metrics: {
     host: '127.0.0.1',
     port: 9464,

@@ -51,6 +51,13 @@ export const envVars = {
   AMOSKYS_TOPIC_RAW: v('topics.raw', 'string', 'Raw envelope topic'),
   AMOSKYS_TOPIC_FEATURES: v('topics.features', 'string', 'Feature row topic'),
   AMOSKYS_TOPIC_DLQ: v('topics.dlq', 'string', 'Dead-letter topic'),
+  AMOSKYS_PRODUCER_INVENTORY: v('producer.inventory', 'string', 'Device inventory file (YAML)'),
+  AMOSKYS_PRODUCER_KEY_FILE: v('producer.keyFile', 'string', 'Ed25519 signing key file of the producer'),
+  AMOSKYS_PRODUCER_INTERVAL_SECONDS: v(
+    'producer.intervalSeconds',
+    'int',
+    'Poll interval of the reference agent without an inventory',
+  ),
   AMOSKYS_METRICS_HOST: v('metrics.host', 'string', 'Bind address of /metrics and /healthz'),
   AMOSKYS_METRICS_PORT: v('metrics.port', 'int', 'Port of /metrics and /healthz (0: any free port)'),
   AMOSKYS_STACK_KAFKA_CONTROLLER_PORT: v(

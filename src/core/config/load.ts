@@ -35,6 +35,8 @@ type Tree = Record<string, unknown>;
 
 /** Variables that belong to the launcher and the stack scripts, not to the configuration. */
 const nonConfigVars = new Set(['AMOSKYS_CONFIG', 'AMOSKYS_REPO_ROOT']);
+/** Device secrets named by inventories (`authPassEnv: AMOSKYS_DEVICE_...`), read by the inventory loader. */
+const deviceSecretVar = /^AMOSKYS_DEVICE_/;
 const stackScriptVar =
   /^AMOSKYS_(KAFKA_PORT|KAFKA_CONTROLLER_PORT|REGISTRY_PORT|REGISTRY_MANAGEMENT_PORT|CLICKHOUSE_(HTTP|TCP)_PORT)$/;
 
@@ -62,7 +64,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     if (!name.startsWith('AMOSKYS_') || raw === undefined) continue;
     const spec = (envVars as Record<string, (typeof envVars)[keyof typeof envVars]>)[name];
     if (spec === undefined) {
-      if (!nonConfigVars.has(name) && !stackScriptVar.test(name)) {
+      if (!nonConfigVars.has(name) && !stackScriptVar.test(name) && !deviceSecretVar.test(name)) {
         warnings.push(`${name} is set but is not an AMOSKYS setting (see \`amoskys config env\`)`);
       }
       continue;

@@ -71,6 +71,15 @@ export const topicsSchema = z.strictObject({
   dlq: topicName,
 });
 
+export const producerSchema = z.strictObject({
+  /** Device inventory (YAML); `''` polls only the reference agent (`snmp.*`) as `local-snmpd`. */
+  inventory: z.string(),
+  /** Ed25519 key file made by `amoskys keys generate`; `''` means `<stateDir>/keys/producer.json`. */
+  keyFile: z.string(),
+  /** Poll interval of the reference agent when no inventory is given, seconds. */
+  intervalSeconds: z.number().int().min(1).max(86_400),
+});
+
 export const metricsSchema = z.strictObject({
   /** Address the /metrics and /healthz server binds; `0.0.0.0` in containers. */
   host: z.string().min(1),
@@ -98,6 +107,7 @@ export const configSchema = z.strictObject({
   clickhouse: clickhouseSchema,
   snmp: snmpSchema,
   topics: topicsSchema,
+  producer: producerSchema,
   metrics: metricsSchema,
   stack: stackSchema,
 });

@@ -124,12 +124,17 @@ export class BatchProducer {
     await this.#producer.connect();
   }
 
-  /** Queues a message; resolves once Kafka acknowledged it, rejects if it could not be sent. */
-  async send(message: OutgoingMessage): Promise<void> {
-    if (this.#closing !== undefined) throw new Error('BatchProducer is closed');
+  /** Resolves when the queue has room for another message. */
+  async ready(): Promise<void> {
     while (this.#queue.length + this.#inFlight >= this.#options.maxQueuedMessages) {
       await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
     }
+  }
+
+  /** Queues a message; resolves once Kafka acknowledged it, rejects if it could not be sent. */
+  async send(message: OutgoingMessage): Promise<void> {
+    if (this.#closing !== undefined) throw new Error('BatchProducer is closed');
+    await this.ready();
     const acked = new Promise<void>((resolve, reject) => this.#queue.push({ message, resolve, reject }));
     this.#m.queued.set(this.#queue.length + this.#inFlight);
     if (this.#queue.length >= this.#options.maxBatchMessages) this.#drain();

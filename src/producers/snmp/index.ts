@@ -33,6 +33,13 @@ export {
   schedulerDefaults,
   schedulerOptionsSchema,
 } from './options.ts';
+export {
+  type ProducerStage,
+  type ProducerStageOptions,
+  type ProducerStats,
+  rawSchemaId,
+  startProducer,
+} from './producer.ts';
 export { builtinProfiles, defineProfile, type PollPlan, planPoll, profileSchema } from './profile.ts';
 export { defaultProfile } from './profiles/default.ts';
 export {
