@@ -17,6 +17,7 @@ const config = {
     raw: `amoskys.test.raw-${id}.v1`,
     features: `amoskys.test.features-${id}.v1`,
     dlq: `amoskys.test.dlq-${id}.v1`,
+    processorState: `amoskys.test.state-${id}.v1`,
   },
 };
 const admin = createKafka(config, 'test').admin();

@@ -27,7 +27,7 @@ describe('topics/', () => {
   it('gives every topic partitions, a cleanup policy, a retention and min.insync.replicas', () => {
     for (const { spec } of topics) {
       expect(spec.partitions).toBeGreaterThan(0);
-      expect(spec.config['cleanup.policy']).toMatch(/^(delete|compact)$/);
+      expect(spec.config['cleanup.policy']).toMatch(/^(delete|compact|compact,delete)$/);
       expect(Number(spec.config['retention.ms'])).toBeGreaterThan(0);
       expect(Number(spec.config['min.insync.replicas'])).toBeLessThanOrEqual(spec.replicationFactor);
     }

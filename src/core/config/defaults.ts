@@ -41,6 +41,16 @@ export const defaults: Config = {
     raw: 'amoskys.telemetry.raw.v1',
     features: 'amoskys.telemetry.features.v1',
     dlq: 'amoskys.telemetry.dlq.v1',
+    processorState: 'amoskys.processor.state.v1',
+  },
+  processor: {
+    groupId: 'amoskys-processor',
+    trustStore: '',
+    freshnessWindowSeconds: 3600,
+    maxFutureSkewSeconds: 60,
+    dedupRetentionSeconds: 7200,
+    maxMessageBytes: 1_048_576,
+    workers: 0,
   },
   producer: {
     inventory: '',

@@ -51,6 +51,9 @@ export const envVars = {
   AMOSKYS_TOPIC_RAW: v('topics.raw', 'string', 'Raw envelope topic'),
   AMOSKYS_TOPIC_FEATURES: v('topics.features', 'string', 'Feature row topic'),
   AMOSKYS_TOPIC_DLQ: v('topics.dlq', 'string', 'Dead-letter topic'),
+  AMOSKYS_TOPIC_PROCESSOR_STATE: v('topics.processorState', 'string', 'Processor changelog topic'),
+  AMOSKYS_PROCESSOR_GROUP_ID: v('processor.groupId', 'string', 'Processor consumer group'),
+  AMOSKYS_PROCESSOR_TRUST_STORE: v('processor.trustStore', 'string', 'Trust-store file of signing keys'),
   AMOSKYS_PRODUCER_INVENTORY: v('producer.inventory', 'string', 'Device inventory file (YAML)'),
   AMOSKYS_PRODUCER_KEY_FILE: v('producer.keyFile', 'string', 'Ed25519 signing key file of the producer'),
   AMOSKYS_PRODUCER_INTERVAL_SECONDS: v(

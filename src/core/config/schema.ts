@@ -69,6 +69,25 @@ export const topicsSchema = z.strictObject({
   raw: topicName,
   features: topicName,
   dlq: topicName,
+  /** The processor's changelog: dedup keys and counter snapshots, per input partition. */
+  processorState: topicName,
+});
+
+export const processorSchema = z.strictObject({
+  /** Consumer group of the processor instances; also the prefix of their transactional ids. */
+  groupId: z.string().min(1),
+  /** Trust-store file (`amoskys keys add|revoke|list`); `''` means `<stateDir>/keys/trust-store.json`. */
+  trustStore: z.string(),
+  /** Envelopes older than this are rejected as stale, seconds. */
+  freshnessWindowSeconds: z.number().int().min(1),
+  /** Envelopes further in the future than this are rejected, seconds. */
+  maxFutureSkewSeconds: z.number().int().min(0),
+  /** How long idempotency keys are remembered, seconds; must exceed the freshness window. */
+  dedupRetentionSeconds: z.number().int().min(1),
+  /** Larger messages are rejected as oversize, bytes. */
+  maxMessageBytes: z.number().int().min(1024),
+  /** Signature-checking worker threads; 0 means one per CPU core. */
+  workers: z.number().int().min(0).max(64),
 });
 
 export const producerSchema = z.strictObject({
@@ -107,6 +126,7 @@ export const configSchema = z.strictObject({
   clickhouse: clickhouseSchema,
   snmp: snmpSchema,
   topics: topicsSchema,
+  processor: processorSchema,
   producer: producerSchema,
   metrics: metricsSchema,
   stack: stackSchema,

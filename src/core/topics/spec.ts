@@ -11,7 +11,7 @@ import { repoRoot } from '../config/index.ts';
 import { AmoskysError, ErrorCode } from '../errors/index.ts';
 
 /** Which configured topic a file describes: its name comes from `config.topics[role]`. */
-export const topicRoles = ['raw', 'features', 'dlq'] as const;
+export const topicRoles = ['raw', 'features', 'dlq', 'processorState'] as const;
 export type TopicRole = (typeof topicRoles)[number];
 
 /** Broker-side settings the files may manage (others are left to the broker's defaults). */

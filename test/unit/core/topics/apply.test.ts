@@ -23,6 +23,7 @@ describe('resolveTopics', () => {
       'amoskys.test.raw-1.v1',
       defaults.topics.features,
       defaults.topics.dlq,
+      defaults.topics.processorState,
     ]);
   });
 });
@@ -30,7 +31,7 @@ describe('resolveTopics', () => {
 describe('planTopicChanges', () => {
   it('creates what is missing', () => {
     const plan = planTopicChanges(topics, new Map());
-    expect(plan.map((c) => c.kind)).toEqual(['create', 'create', 'create']);
+    expect(plan.map((c) => c.kind)).toEqual(['create', 'create', 'create', 'create']);
     expect(plan[0]).toMatchObject({ topic: raw.name, partitions: raw.spec.partitions, config: raw.config });
   });
 
