@@ -7,6 +7,7 @@ import { AmoskysError, ConfigError } from '../core/errors/index.ts';
 import { configCommand } from './commands/config.ts';
 import { demoCommand } from './commands/demo.ts';
 import { keysCommand } from './commands/keys.ts';
+import { processorCommand } from './commands/processor.ts';
 import { producerCommand } from './commands/producer.ts';
 import { schemasCommand } from './commands/schemas.ts';
 import { simulateCommand } from './commands/simulate.ts';
@@ -43,6 +44,7 @@ program.addCommand(schemasCommand());
 program.addCommand(simulateCommand());
 program.addCommand(keysCommand());
 program.addCommand(producerCommand());
+program.addCommand(processorCommand());
 
 // addCommand() does not pass these settings down the way command() does; every level needs them
 // so usage errors reach the handler below (exit 2) instead of exiting inside commander.

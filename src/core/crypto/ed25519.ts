@@ -194,6 +194,15 @@ export const PublicKeyProblem = {
 } as const;
 export type PublicKeyProblem = (typeof PublicKeyProblem)[keyof typeof PublicKeyProblem];
 
+/** Each {@link PublicKeyProblem} in words, for error messages. */
+export const publicKeyProblemText: Readonly<Record<PublicKeyProblem, string>> = {
+  wrong_length: 'an Ed25519 public key is 32 bytes',
+  non_canonical: 'not the canonical encoding of a curve point',
+  not_on_curve: 'not a point on the curve',
+  small_order: 'a point of order 8 or less: signatures under it can verify for any message',
+  mixed_order: 'a point with a torsion component: honest key generation never yields one',
+};
+
 const fieldPrime = 2n ** 255n - 19n;
 
 /**

@@ -12,6 +12,7 @@ export {
   type RegistryConfig,
   type SubjectSchema,
   setSubjectCompatibility,
+  subjectSchemaIds,
   type TopicApplyOutcome,
 } from './subjects.ts';
 export {

@@ -330,3 +330,22 @@ export async function applyTopicSchemas(
   }
   return outcomes;
 }
+
+/**
+ * Ids of every registered version of a subject (empty when the subject does not exist). A reader
+ * accepts messages framed with any of them; a newer producer may have registered one since start.
+ */
+export async function subjectSchemaIds(config: RegistryConfig, subject: string): Promise<number[]> {
+  const versions = await request(config, 'GET', `/subjects/${subjectPath(subject)}/versions`);
+  if (versions.status === 404) return [];
+  if (versions.status !== 200) throw unexpected(versions, 'listing versions', subject);
+  const list = Array.isArray(versions.body.value) ? (versions.body.value as number[]) : [];
+  const ids = await Promise.all(
+    list.map(async (version) => {
+      const r = await request(config, 'GET', `/subjects/${subjectPath(subject)}/versions/${version}`);
+      if (r.status !== 200) throw unexpected(r, `reading version ${version}`, subject);
+      return Number(r.body.id);
+    }),
+  );
+  return [...new Set(ids)].sort((a, b) => a - b);
+}

@@ -1,0 +1,135 @@
+/**
+ * The processor's logic, assembled from its pure parts: validation (on a pool of worker threads),
+ * deduplication keys and flattening (on the main thread, in partition order), dead-letter headers.
+ * The runtime in processor.ts calls it; it knows nothing about Kafka.
+ */
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { Piscina } from 'piscina';
+import type { Registry } from 'prom-client';
+import type { Config } from '../../core/config/index.ts';
+import { encodeFeatureRow, featuresSchema } from '../../core/features/index.ts';
+import type { Logger } from '../../core/logging/index.ts';
+import { frame, lookupSchema, subjectSchemaIds } from '../../core/registry/index.ts';
+import { flatten } from './flatten.ts';
+import type { Accepted, ProcessorLogic, Rejected } from './processor.ts';
+import { decodeSnapshot, encodeSnapshot } from './snapshot.ts';
+import { TrustStoreWatcher } from './trust.ts';
+import { RejectReason } from './types.ts';
+import { type AcceptedMessage, dlqHeaders, type ValidateResult } from './validate.ts';
+import type { ValidateTask } from './validate-worker.ts';
+
+/** Options of {@link createProcessorLogic}. */
+export interface ProcessorLogicOptions {
+  config: Config;
+  logger: Logger;
+  metrics: Registry;
+}
+
+/** How often an unknown schema id may trigger a registry look-up, ms. */
+const schemaRefreshMs = 5_000;
+
+type Checked = AcceptedMessage & Accepted;
+
+export async function createProcessorLogic(
+  options: ProcessorLogicOptions,
+): Promise<{ logic: ProcessorLogic<Checked>; close(): Promise<void> }> {
+  const { config } = options;
+  const log = options.logger.child({ component: 'processor-logic' });
+  const p = config.processor;
+
+  const trust = new TrustStoreWatcher({
+    file: p.trustStore || path.join(config.stateDir, 'keys', 'trust-store.json'),
+    logger: options.logger,
+  });
+  trust.start();
+
+  const rawSubject = `${config.topics.raw}-value`;
+  let knownSchemaIds = await subjectSchemaIds(config, rawSubject);
+  let lastRefresh = Date.now();
+  const featuresSubject = `${config.topics.features}-value`;
+  const features = await lookupSchema(config, featuresSubject, featuresSchema.source);
+  if (features === undefined) {
+    throw new Error(
+      `the feature row schema is not registered under ${featuresSubject}; run \`amoskys schemas apply\``,
+    );
+  }
+  if (knownSchemaIds.length === 0) log.warn({ subject: rawSubject }, 'no raw schema registered yet');
+
+  const threads = p.workers === 0 ? availableParallelism() : p.workers;
+  const pool = new Piscina<ValidateTask, ValidateResult[]>({
+    filename: new URL('./validate-worker.ts', import.meta.url).href,
+    minThreads: threads,
+    maxThreads: threads,
+  });
+
+  const validateAll = async (
+    values: readonly (Buffer | null)[],
+    nowNs: bigint,
+  ): Promise<ValidateResult[]> => {
+    // One slice per thread; small chunks stay on one thread (a task has a fixed cost).
+    const sliceSize = Math.max(50, Math.ceil(values.length / threads));
+    const slices: Promise<ValidateResult[]>[] = [];
+    for (let i = 0; i < values.length; i += sliceSize) {
+      slices.push(
+        pool.run({
+          values: values.slice(i, i + sliceSize),
+          trust: trust.snapshot,
+          nowNs,
+          freshnessWindowMs: p.freshnessWindowSeconds * 1000,
+          maxFutureSkewMs: p.maxFutureSkewSeconds * 1000,
+          maxMessageBytes: p.maxMessageBytes,
+          knownSchemaIds,
+        }),
+      );
+    }
+    return (await Promise.all(slices)).flat();
+  };
+
+  const logic: ProcessorLogic<Checked> = {
+    async validate(values, nowNs) {
+      let results = await validateAll(values, nowNs);
+      // A producer may have registered a newer schema version since start: look once, then judge.
+      const unknown = results.some((r) => !r.ok && r.reason === RejectReason.UnknownSchemaId);
+      if (unknown && Date.now() - lastRefresh > schemaRefreshMs) {
+        lastRefresh = Date.now();
+        const refreshed = await subjectSchemaIds(config, rawSubject);
+        if (refreshed.some((id) => !knownSchemaIds.includes(id))) {
+          knownSchemaIds = refreshed;
+          results = await validateAll(values, nowNs);
+        }
+      }
+      return results as (Checked | Rejected)[];
+    },
+    flatten(accepted, previous) {
+      let snapshot: ReturnType<typeof decodeSnapshot> | undefined;
+      if (previous !== undefined) {
+        snapshot = decodeSnapshot(previous);
+        if (!snapshot.ok)
+          log.warn({ device: accepted.deviceId, detail: snapshot.detail }, 'unreadable snapshot dropped');
+      }
+      const { row, next } = flatten(
+        {
+          poll: accepted.poll,
+          idempotencyKey: accepted.idempotencyKey,
+          envelopeTsNs: accepted.envelopeTsNs,
+          signingKeyId: accepted.signingKeyId,
+        },
+        snapshot?.ok ? snapshot.snapshot : undefined,
+      );
+      return {
+        value: Buffer.from(frame(features.id, featuresSchema.messageIndexes, encodeFeatureRow(row))),
+        snapshot: Buffer.from(encodeSnapshot(next)),
+      };
+    },
+    dlqHeaders: (rejected, source, nowMs) => dlqHeaders(rejected, source, nowMs),
+  };
+
+  return {
+    logic,
+    close: async () => {
+      trust.close();
+      await pool.destroy();
+    },
+  };
+}
