@@ -28,6 +28,8 @@ export function processorCommand(): Command {
         logic: logic.logic,
         logger,
         metrics,
+        onAssigned: (partitions) =>
+          process.stderr.write(`[processor] partitions assigned: ${partitions.join(',')}\n`),
       });
       const server = await startMetricsServer(metrics, {
         host: config.metrics.host,

@@ -31,7 +31,7 @@ export function createKafka(config: Config, component: string, logger?: Logger):
   }
   if (logger !== undefined) {
     const child = logger.child({ component, lib: 'kafkajs' });
-    options.logLevel = logLevel.WARN;
+    options.logLevel = logger.isLevelEnabled('debug') ? logLevel.DEBUG : logLevel.WARN;
     options.logCreator =
       () =>
       ({ level, log }) => {

@@ -65,6 +65,8 @@ export interface ProcessorStageOptions<A extends Accepted> {
   chunkMessages?: number;
   /** Input partitions processed at once. @default 3 */
   partitionsConsumedConcurrently?: number;
+  /** Called after each rebalance with the partitions this instance now owns. */
+  onAssigned?: (partitions: readonly number[]) => void;
 }
 
 /** Totals since start, for health, progress and tests. */
@@ -87,7 +89,12 @@ interface Owner {
   partition: number;
   producer: Producer;
   state: PartitionState;
+  /** When the state last forgot expired keys, ms since the epoch. */
+  expiredAtMs: number;
 }
+
+/** How often a partition's state forgets expired keys, ms. */
+const expireEveryMs = 60_000;
 
 export async function startProcessor<A extends Accepted>(
   options: ProcessorStageOptions<A>,
@@ -163,7 +170,7 @@ export async function startProcessor<A extends Accepted>(
     const marker = await writeRestoreMarker(producer, config.topics.processorState, partition);
     const state = await restorePartition(kafka, config.topics.processorState, partition, marker, log);
     state.expire(BigInt(Date.now()) * 1_000_000n - retentionNs);
-    return { partition, producer, state };
+    return { partition, producer, state, expiredAtMs: Date.now() };
   };
   const release = async (partition: number): Promise<void> => {
     const owner = owners.get(partition);
@@ -219,7 +226,7 @@ export async function startProcessor<A extends Accepted>(
       snapshots.set(result.deviceId, snapshot);
       features.push({ key: result.deviceId, value });
       changelog.push(
-        ...acceptedRecords(result.idempotencyKey, result.slotStartNs, result.deviceId, snapshot),
+        ...acceptedRecords(result.idempotencyKey, result.envelopeTsNs, result.deviceId, snapshot),
       );
       counts.accepted++;
       ages.push(Number(nowNs - result.envelopeTsNs) / 1e9);
@@ -251,6 +258,10 @@ export async function startProcessor<A extends Accepted>(
 
     // Committed: now, and only now, the in-memory state and the counters move.
     for (const record of changelog) owner.state.apply(record);
+    if (Date.now() - owner.expiredAtMs > expireEveryMs) {
+      owner.state.expire(nowNs - retentionNs);
+      owner.expiredAtMs = Date.now();
+    }
     totals.in += messages.length;
     totals.accepted += counts.accepted;
     totals.rejected += counts.rejected;
@@ -271,14 +282,17 @@ export async function startProcessor<A extends Accepted>(
     groupId,
     readUncommitted: false,
     allowAutoTopicCreation: false,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
+    // A killed instance keeps its partitions until its session times out: short enough for a
+    // quick takeover, long enough for a partition restore between heartbeats.
+    sessionTimeout: 15_000,
+    heartbeatInterval: 1_500,
     maxBytesPerPartition: 4 * 1024 * 1024,
   });
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     const assigned = new Set(payload.memberAssignment[rawTopic] ?? []);
     totals.partitions = [...assigned].sort((a, b) => a - b);
     log.info({ partitions: totals.partitions }, 'partitions assigned');
+    options.onAssigned?.(totals.partitions);
     for (const partition of [...owners.keys()]) if (!assigned.has(partition)) void release(partition);
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {

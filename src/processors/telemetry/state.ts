@@ -6,7 +6,7 @@
  * half-step: the aborted transaction's state records vanish with its outputs.
  *
  * Changelog records (key -> value):
- *   d:<idempotency key> -> 8-byte big-endian slot start, ns   (dedup)
+ *   d:<idempotency key> -> 8-byte big-endian envelope ts_ns   (dedup)
  *   s:<device id>       -> counter snapshot bytes (flatten.ts) (rates)
  *   m:<uuid>            -> empty                               (restore marker, see restore.ts)
  */
@@ -31,7 +31,10 @@ function u64(value: bigint): Buffer {
 
 /** State of one partition. Pure data structure; persistence is the caller's. */
 export class PartitionState {
-  /** idempotency key -> slot start, ns. */
+  /**
+   * idempotency key -> the envelope's ts_ns. Expiry keys on ts_ns, the same clock freshness is
+   * judged on: a replay is refused as stale once its key may have been forgotten, never before.
+   */
   readonly #seen = new Map<string, bigint>();
   /** device id -> encoded counter snapshot. */
   readonly #snapshots = new Map<string, Buffer>();
@@ -57,11 +60,11 @@ export class PartitionState {
     else if (kind === 's:') this.#snapshots.set(id, record.value);
   }
 
-  /** Forgets keys whose slot started before `cutoffNs`: memory stays bounded by window × rate. */
+  /** Forgets keys of envelopes built before `cutoffNs`: memory stays bounded by retention × rate. */
   expire(cutoffNs: bigint): number {
     let removed = 0;
-    for (const [key, slotStartNs] of this.#seen) {
-      if (slotStartNs < cutoffNs) {
+    for (const [key, tsNs] of this.#seen) {
+      if (tsNs < cutoffNs) {
         this.#seen.delete(key);
         removed++;
       }
@@ -73,12 +76,12 @@ export class PartitionState {
 /** Records that make an accepted envelope durable in the changelog. */
 export function acceptedRecords(
   idempotencyKey: string,
-  slotStartNs: bigint,
+  envelopeTsNs: bigint,
   deviceId: string,
   snapshot: Buffer,
 ): ChangelogRecord[] {
   return [
-    { key: changelogKey.dedup(idempotencyKey), value: u64(slotStartNs) },
+    { key: changelogKey.dedup(idempotencyKey), value: u64(envelopeTsNs) },
     { key: changelogKey.snapshot(deviceId), value: snapshot },
   ];
 }
