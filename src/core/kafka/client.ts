@@ -36,7 +36,10 @@ export function createKafka(config: Config, component: string, logger?: Logger):
       () =>
       ({ level, log }) => {
         const { message, ...extra } = log;
-        child[levels[level] ?? 'info'](extra, message);
+        // Intended here, not a problem: AMOSKYS bounds kafkajs' retries and resends whole batches
+        // itself (BatchProducer), and transactions fence stale producers (processor).
+        const intended = message.startsWith('Limiting retries for the idempotent producer');
+        child[intended ? 'debug' : (levels[level] ?? 'info')](extra, message);
       };
   } else {
     options.logLevel = logLevel.NOTHING;

@@ -15,13 +15,21 @@
  *
  * Counts reconcile per committed chunk: messages in = accepted + rejected + duplicates.
  */
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import kafkajs, {
+  type Consumer,
+  type EachBatchPayload,
+  type Kafka,
+  type KafkaMessage,
+  type Producer,
+} from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Config } from '../../core/config/index.ts';
 import type { Logger } from '../../core/logging/index.ts';
 import { restorePartition, writeRestoreMarker } from './restore.ts';
 import { acceptedRecords, type ChangelogRecord, type PartitionState } from './state.ts';
 import type { RejectReason } from './types.ts';
+
+const { Partitioners } = kafkajs;
 
 /** An accepted message, as far as the runtime needs to know it. */
 export interface Accepted {
@@ -163,6 +171,8 @@ export async function startProcessor<A extends Accepted>(
       transactionalId: `${groupId}-${rawTopic}-${partition}`,
       idempotent: true,
       maxInFlightRequests: 1,
+      // Feature rows are keyed by device id; murmur2 (Java client's) keeps them where Java consumers expect.
+      createPartitioner: Partitioners.DefaultPartitioner,
     });
     // Connecting initialises the transactional id: any earlier owner of this partition is fenced
     // and its open transaction aborted before the marker is written.
