@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { AmoskysError, ConfigError } from '../core/errors/index.ts';
+import { clickhouseCommand } from './commands/clickhouse.ts';
 import { configCommand } from './commands/config.ts';
 import { demoCommand } from './commands/demo.ts';
 import { keysCommand } from './commands/keys.ts';
@@ -45,6 +46,7 @@ program.addCommand(simulateCommand());
 program.addCommand(keysCommand());
 program.addCommand(producerCommand());
 program.addCommand(processorCommand());
+program.addCommand(clickhouseCommand());
 
 // addCommand() does not pass these settings down the way command() does; every level needs them
 // so usage errors reach the handler below (exit 2) instead of exiting inside commander.

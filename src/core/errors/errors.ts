@@ -21,6 +21,8 @@ export const ErrorCode = {
   Registry: 'REGISTRY',
   /** A topic file or the schema file it names is invalid. */
   SchemaFile: 'SCHEMA_FILE',
+  /** A ClickHouse migration cannot be applied: changed after it was applied, or a statement failed. */
+  ClickHouseSchema: 'CLICKHOUSE_SCHEMA',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -124,6 +126,25 @@ export class SchemaFileError extends AmoskysError {
       retriable: false,
       context,
       ...(cause === undefined ? {} : { cause }),
+    });
+  }
+}
+
+/**
+ * A ClickHouse schema problem: an unparseable server version, an applied migration whose rendered
+ * SQL changed, or a failed DDL statement. Retriable only when `retriable` says so (a server that
+ * could not be reached); a changed migration needs a person.
+ */
+export class ClickHouseSchemaError extends AmoskysError {
+  constructor(
+    message: string,
+    context: Record<string, unknown> = {},
+    options: { retriable?: boolean; cause?: unknown } = {},
+  ) {
+    super(ErrorCode.ClickHouseSchema, message, {
+      retriable: options.retriable ?? false,
+      context,
+      ...(options.cause === undefined ? {} : { cause: options.cause }),
     });
   }
 }

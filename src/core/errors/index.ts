@@ -1,6 +1,7 @@
 export {
   AmoskysError,
   type AmoskysErrorOptions,
+  ClickHouseSchemaError,
   ConfigError,
   type ConfigIssue,
   ErrorCode,
