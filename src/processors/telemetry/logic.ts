@@ -8,16 +8,17 @@ import path from 'node:path';
 import { Piscina } from 'piscina';
 import type { Registry } from 'prom-client';
 import type { Config } from '../../core/config/index.ts';
+import { decodeEnvelope, toDevicePoll } from '../../core/envelope/index.ts';
 import { encodeFeatureRow, featuresSchema } from '../../core/features/index.ts';
 import type { Logger } from '../../core/logging/index.ts';
-import { frame, lookupSchema, subjectSchemaIds } from '../../core/registry/index.ts';
+import { frame, lookupSchema, subjectSchemaIds, unframe } from '../../core/registry/index.ts';
 import { flatten } from './flatten.ts';
 import type { Accepted, ProcessorLogic, Rejected } from './processor.ts';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.ts';
 import { TrustStoreWatcher } from './trust.ts';
 import { RejectReason } from './types.ts';
-import { type AcceptedMessage, dlqHeaders, type ValidateResult } from './validate.ts';
-import type { ValidateTask } from './validate-worker.ts';
+import { type AcceptedMessage, dlqHeaders } from './validate.ts';
+import type { SliceResult, ValidateTask } from './validate-worker.ts';
 
 /** Options of {@link createProcessorLogic}. */
 export interface ProcessorLogicOptions {
@@ -29,7 +30,18 @@ export interface ProcessorLogicOptions {
 /** How often an unknown schema id may trigger a registry look-up, ms. */
 const schemaRefreshMs = 5_000;
 
-type Checked = AcceptedMessage & Accepted;
+/** An accepted message: what validation found, and its bytes (the poll is decoded when flattened). */
+type Checked = Omit<AcceptedMessage, 'poll'> & Accepted & { value: Buffer };
+
+/** The poll of an accepted message, decoded again from the bytes a worker verified. */
+function pollOf(accepted: Checked): AcceptedMessage['poll'] {
+  const framed = unframe(accepted.value);
+  const decoded = framed.ok ? decodeEnvelope(framed.payload) : undefined;
+  const polled = decoded?.ok ? toDevicePoll(decoded.envelope) : undefined;
+  // Validation decoded the same bytes with the same functions; failing here is a bug.
+  if (!polled?.ok) throw new Error(`accepted message ${accepted.idempotencyKey} no longer decodes`);
+  return polled.poll;
+}
 
 export async function createProcessorLogic(
   options: ProcessorLogicOptions,
@@ -57,7 +69,7 @@ export async function createProcessorLogic(
   if (knownSchemaIds.length === 0) log.warn({ subject: rawSubject }, 'no raw schema registered yet');
 
   const threads = p.workers === 0 ? availableParallelism() : p.workers;
-  const pool = new Piscina<ValidateTask, ValidateResult[]>({
+  const pool = new Piscina<ValidateTask, SliceResult[]>({
     filename: new URL('./validate-worker.ts', import.meta.url).href,
     minThreads: threads,
     maxThreads: threads,
@@ -66,13 +78,10 @@ export async function createProcessorLogic(
     concurrentTasksPerWorker: 2,
   });
 
-  const validateAll = async (
-    values: readonly (Buffer | null)[],
-    nowNs: bigint,
-  ): Promise<ValidateResult[]> => {
+  const validateAll = async (values: readonly (Buffer | null)[], nowNs: bigint): Promise<SliceResult[]> => {
     // One slice per thread; small chunks stay on one thread (a task has a fixed cost).
     const sliceSize = Math.max(50, Math.ceil(values.length / threads));
-    const slices: Promise<ValidateResult[]>[] = [];
+    const slices: Promise<SliceResult[]>[] = [];
     for (let i = 0; i < values.length; i += sliceSize) {
       slices.push(
         pool.run({
@@ -107,7 +116,10 @@ export async function createProcessorLogic(
           results = await validateAll(values, nowNs);
         }
       }
-      return results as (Checked | Rejected)[];
+      return results.map((r, i) => (r.ok ? { ...r, value: values[i] as Buffer } : r)) as (
+        | Checked
+        | Rejected
+      )[];
     },
     flatten(accepted, previous) {
       let snapshot: ReturnType<typeof decodeSnapshot> | undefined;
@@ -118,7 +130,7 @@ export async function createProcessorLogic(
       }
       const { row, next } = flatten(
         {
-          poll: accepted.poll,
+          poll: pollOf(accepted),
           idempotencyKey: accepted.idempotencyKey,
           envelopeTsNs: accepted.envelopeTsNs,
           signingKeyId: accepted.signingKeyId,

@@ -71,7 +71,10 @@ export interface ProcessorStageOptions<A extends Accepted> {
   metrics: Registry;
   /** Messages per transaction. @default 500 */
   chunkMessages?: number;
-  /** Input partitions processed at once. @default 3 */
+  /**
+   * Input partitions processed at once. Each partition waits for its transaction to commit before
+   * its next chunk; others fill the worker threads meanwhile. @default 6 (the raw topic's partitions)
+   */
   partitionsConsumedConcurrently?: number;
   /** Called after each rebalance with the partitions this instance now owns. */
   onAssigned?: (partitions: readonly number[]) => void;
@@ -317,7 +320,7 @@ export async function startProcessor<A extends Accepted>(
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
+    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 6,
     eachBatch: async (payload) => {
       const { batch } = payload;
       if (batch.isEmpty()) return;
