@@ -49,7 +49,7 @@ export const defaults: Config = {
     freshnessWindowSeconds: 3600,
     maxFutureSkewSeconds: 60,
     dedupRetentionSeconds: 7200,
-    maxMessageBytes: 1_048_576,
+    maxMessageBytes: 524_288,
     workers: 0,
   },
   producer: {

@@ -104,6 +104,43 @@ interface Owner {
   expiredAtMs: number;
 }
 
+/** One record to produce inside a chunk's transaction. */
+interface Outgoing {
+  topic: string;
+  message: { key: string | null; value: Buffer; headers?: Record<string, string>; partition?: number };
+}
+
+/**
+ * Value bytes per produce request inside a transaction: under the broker's default 1 MB message
+ * limit with room for keys and headers, since a request's records for one partition form one batch.
+ */
+const maxRequestBytes = 768 * 1024;
+
+/** Groups records into `sendBatch` payloads of at most `limit` value bytes (a larger record goes alone). */
+export function splitBySize(
+  records: readonly Outgoing[],
+  limit: number,
+): { topic: string; messages: Outgoing['message'][] }[][] {
+  const parts: { topic: string; messages: Outgoing['message'][] }[][] = [];
+  let current = new Map<string, Outgoing['message'][]>();
+  let bytes = 0;
+  const flush = () => {
+    if (current.size > 0) parts.push([...current].map(([topic, messages]) => ({ topic, messages })));
+    current = new Map();
+    bytes = 0;
+  };
+  for (const { topic, message } of records) {
+    const size = message.value.length + (message.key?.length ?? 0);
+    if (bytes > 0 && bytes + size > limit) flush();
+    const list = current.get(topic) ?? [];
+    list.push(message);
+    current.set(topic, list);
+    bytes += size;
+  }
+  flush();
+  return parts;
+}
+
 /** How often a partition's state forgets expired keys, ms. */
 const expireEveryMs = 60_000;
 
@@ -248,15 +285,18 @@ export async function startProcessor<A extends Accepted>(
     const last = messages[messages.length - 1] as KafkaMessage;
     const txn = await owner.producer.transaction();
     try {
-      const topicMessages = [
-        { topic: config.topics.features, messages: features },
-        { topic: config.topics.dlq, messages: dlq },
-        {
+      const outgoing: Outgoing[] = [
+        ...features.map((message) => ({ topic: config.topics.features, message })),
+        ...dlq.map((message) => ({ topic: config.topics.dlq, message })),
+        ...changelog.map((r) => ({
           topic: config.topics.processorState,
-          messages: changelog.map((r) => ({ key: r.key, value: r.value, partition })),
-        },
-      ].filter((t) => t.messages.length > 0);
-      if (topicMessages.length > 0) await txn.sendBatch({ topicMessages });
+          message: { key: r.key, value: r.value, partition },
+        })),
+      ];
+      // A chunk's rows mostly land in one partition of each output topic; one request for all of
+      // them can exceed the broker's message size limit, which is not retriable and would wedge
+      // the partition. Several sends inside the same transaction keep it atomic.
+      for (const part of splitBySize(outgoing, maxRequestBytes)) await txn.sendBatch({ topicMessages: part });
       await txn.sendOffsets({
         consumerGroupId: groupId,
         topics: [
