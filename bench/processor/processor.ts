@@ -40,25 +40,20 @@ import {
   writeTrustStore,
 } from '../../src/core/crypto/index.ts';
 import { buildSignedEnvelope, envelopeSchema } from '../../src/core/envelope/index.ts';
-import { featuresSchema } from '../../src/core/features/index.ts';
 import { BatchProducer, createKafka } from '../../src/core/kafka/index.ts';
 import { createLogger } from '../../src/core/logging/index.ts';
 import { createMetricsRegistry } from '../../src/core/metrics/index.ts';
-import { applySubject, deleteSubject, frame } from '../../src/core/registry/index.ts';
+import { frame } from '../../src/core/registry/index.ts';
 import { stackStatus } from '../../src/core/stack/index.ts';
 import type { DevicePoll, Metric } from '../../src/core/telemetry/index.ts';
-import {
-  applyTopicChanges,
-  planTopicChanges,
-  readBrokerTopics,
-  resolveTopics,
-} from '../../src/core/topics/index.ts';
+import { resolveTopics } from '../../src/core/topics/index.ts';
 import {
   type Accepted,
   createProcessorLogic,
   type ProcessorLogic,
   startProcessor,
 } from '../../src/processors/telemetry/index.ts';
+import { createPipeline } from '../../test/helpers/pipeline.ts';
 import { advance, recordedMetrics } from '../../test/unit/processors/telemetry/polls.ts';
 import { type BenchRow, printTable, row, run, saveResults } from '../lib.ts';
 
@@ -188,7 +183,7 @@ results.openssl = {
 const reference = 'openssl speed verify (1 core)';
 
 // ------------------------------------------------------------------------------------------
-// Private topics, subjects, group and trust store (as test/helpers/pipeline.ts, without vitest)
+// Private topics, subjects, group (test/helpers/pipeline.ts) and trust store
 
 const stack = await stackStatus(base, ['kafka', 'registry']);
 const down = stack.filter((s) => !s.healthy);
@@ -200,38 +195,21 @@ const brokerPid =
 
 const id = randomBytes(4).toString('hex');
 const trustDir = mkdtempSync(path.join(tmpdir(), 'amoskys-bench-trust-'));
+const pipeline = await createPipeline(base, 'bench');
 const config: Config = {
-  ...base,
-  topics: {
-    raw: `amoskys.bench.raw-${id}.v1`,
-    features: `amoskys.bench.features-${id}.v1`,
-    dlq: `amoskys.bench.dlq-${id}.v1`,
-    processorState: `amoskys.bench.state-${id}.v1`,
-  },
+  ...pipeline.config,
   processor: {
-    ...base.processor,
-    groupId: `amoskys-bench-processor-${id}`,
+    ...pipeline.config.processor,
     trustStore: path.join(trustDir, 'trust-store.json'),
     workers,
   },
 };
 const kafka = createKafka(config, 'bench');
-const admin = kafka.admin();
 const topics = resolveTopics(config);
-const subjects = [`${config.topics.raw}-value`, `${config.topics.features}-value`];
 const logger = createLogger({ level: logLevel as 'silent' });
 
 async function teardown(): Promise<void> {
-  await admin
-    .deleteTopics({ topics: topics.map((t) => t.name) })
-    .catch((err: unknown) => log(`cannot delete the topics: ${err}`));
-  await admin.deleteGroups([config.processor.groupId]).catch(() => undefined);
-  await admin.disconnect();
-  for (const subject of subjects) {
-    await deleteSubject(config, subject)
-      .then(() => deleteSubject(config, subject, { permanent: true }))
-      .catch((err: unknown) => log(`cannot delete subject ${subject}: ${err}`));
-  }
+  await pipeline.teardown();
   rmSync(trustDir, { recursive: true, force: true });
 }
 /** Stops what runs (the stage, the pool) when interrupted; set while something runs. */
@@ -288,36 +266,9 @@ async function histogram(metrics: Registry, name: string): Promise<{ sum: number
   return { sum: pick('sum'), count: pick('count') };
 }
 
-await admin.connect();
 try {
-  log(`private topics amoskys.bench.*-${id}.v1, group ${config.processor.groupId}`);
-  await applyTopicChanges(
-    admin,
-    topics,
-    planTopicChanges(
-      topics,
-      await readBrokerTopics(
-        admin,
-        topics.map((t) => t.name),
-      ),
-    ),
-  );
-  const schemaIds: number[] = [];
-  for (const [subject, schema] of [
-    [subjects[0], envelopeSchema.source],
-    [subjects[1], featuresSchema.source],
-  ] as const) {
-    const outcome = await applySubject(config, {
-      subject: subject as string,
-      compatibility: 'BACKWARD_TRANSITIVE',
-      schema,
-    });
-    if (outcome.status !== 'registered' && outcome.status !== 'unchanged') {
-      throw new Error(`cannot register ${subject}: ${JSON.stringify(outcome)}`);
-    }
-    schemaIds.push(outcome.id);
-  }
-  const rawSchemaId = schemaIds[0] as number;
+  log(`private topics ${config.topics.raw} and siblings, group ${config.processor.groupId}`);
+  const { rawSchemaId } = pipeline;
   const rawPartitions = topics.find((t) => t.name === config.topics.raw)?.spec.partitions;
 
   // ----------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 /**
- * A private copy of the pipeline's Kafka side for one test: random names for every topic (created
- * from topics/ like `amoskys topics apply` does), the value schemas registered under the matching
- * subjects, a consumer group of its own. Everything is deleted when the test finishes.
+ * A private copy of the pipeline's Kafka side: random names for every topic (created from topics/
+ * like `amoskys topics apply` does), the value schemas registered under the matching subjects, a
+ * consumer group of its own. `testPipeline` deletes it all when the test finishes; benchmarks call
+ * `createPipeline` and its `teardown` themselves.
  */
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'vitest';
@@ -23,47 +24,65 @@ export interface TestPipeline {
   featuresSchemaId: number;
 }
 
-export async function testPipeline(ctx: TestContext, base: Config): Promise<TestPipeline> {
+export interface PrivatePipeline extends TestPipeline {
+  /** Deletes the topics, the group and the subjects. Never throws. */
+  teardown(): Promise<void>;
+}
+
+/** Creates a private pipeline named `amoskys.<prefix>.<topic>-<random>.v1`. */
+export async function createPipeline(base: Config, prefix = 'test'): Promise<PrivatePipeline> {
   const id = randomBytes(4).toString('hex');
   const config: Config = {
     ...base,
     topics: {
-      raw: `amoskys.test.raw-${id}.v1`,
-      features: `amoskys.test.features-${id}.v1`,
-      dlq: `amoskys.test.dlq-${id}.v1`,
-      processorState: `amoskys.test.state-${id}.v1`,
+      raw: `amoskys.${prefix}.raw-${id}.v1`,
+      features: `amoskys.${prefix}.features-${id}.v1`,
+      dlq: `amoskys.${prefix}.dlq-${id}.v1`,
+      processorState: `amoskys.${prefix}.state-${id}.v1`,
     },
-    processor: { ...base.processor, groupId: `amoskys-test-processor-${id}` },
+    processor: { ...base.processor, groupId: `amoskys-${prefix}-processor-${id}` },
   };
-  const admin = createKafka(config, 'test').admin();
+  const admin = createKafka(config, prefix).admin();
   await admin.connect();
   const topics = resolveTopics(config);
   const names = topics.map((t) => t.name);
-  await applyTopicChanges(admin, topics, planTopicChanges(topics, await readBrokerTopics(admin, names)));
   const subjects = [`${config.topics.raw}-value`, `${config.topics.features}-value`];
-  ctx.onTestFinished(async () => {
+  const teardown = async () => {
     await admin.deleteTopics({ topics: names }).catch(() => undefined);
     await admin.deleteGroups([config.processor.groupId]).catch(() => undefined);
-    await admin.disconnect();
+    await admin.disconnect().catch(() => undefined);
     for (const subject of subjects) {
       await deleteSubject(config, subject).catch(() => undefined);
       await deleteSubject(config, subject, { permanent: true }).catch(() => undefined);
     }
-  });
-  const ids: number[] = [];
-  for (const [subject, schema] of [
-    [subjects[0], envelopeSchema.source],
-    [subjects[1], featuresSchema.source],
-  ] as const) {
-    const outcome = await applySubject(config, {
-      subject: subject as string,
-      compatibility: 'BACKWARD_TRANSITIVE',
-      schema,
-    });
-    if (outcome.status !== 'registered' && outcome.status !== 'unchanged') {
-      throw new Error(`cannot register ${subject}: ${JSON.stringify(outcome)}`);
+  };
+  try {
+    await applyTopicChanges(admin, topics, planTopicChanges(topics, await readBrokerTopics(admin, names)));
+    const ids: number[] = [];
+    for (const [subject, schema] of [
+      [subjects[0], envelopeSchema.source],
+      [subjects[1], featuresSchema.source],
+    ] as const) {
+      const outcome = await applySubject(config, {
+        subject: subject as string,
+        compatibility: 'BACKWARD_TRANSITIVE',
+        schema,
+      });
+      if (outcome.status !== 'registered' && outcome.status !== 'unchanged') {
+        throw new Error(`cannot register ${subject}: ${JSON.stringify(outcome)}`);
+      }
+      ids.push(outcome.id);
     }
-    ids.push(outcome.id);
+    return { config, rawSchemaId: ids[0] as number, featuresSchemaId: ids[1] as number, teardown };
+  } catch (err) {
+    await teardown();
+    throw err;
   }
-  return { config, rawSchemaId: ids[0] as number, featuresSchemaId: ids[1] as number };
+}
+
+/** A private pipeline for one test, deleted when the test finishes. */
+export async function testPipeline(ctx: TestContext, base: Config): Promise<TestPipeline> {
+  const pipeline = await createPipeline(base);
+  ctx.onTestFinished(pipeline.teardown);
+  return pipeline;
 }

@@ -211,7 +211,7 @@ export async function startProcessor<A extends Accepted>(
       transactionalId: `${groupId}-${rawTopic}-${partition}`,
       idempotent: true,
       maxInFlightRequests: 1,
-      // Feature rows are keyed by device id; murmur2 (Java client's) keeps them where Java consumers expect.
+      // The default partitioner, named so kafkajs does not warn about its v2 change on every start.
       createPartitioner: Partitioners.DefaultPartitioner,
     });
     // Connecting initialises the transactional id: any earlier owner of this partition is fenced

@@ -118,7 +118,9 @@ export async function startProducer(options: ProducerStageOptions): Promise<Prod
     m.pollSeconds.observe(poll.status.durationMs / 1000);
     totals.collected += poll.status.bytesCollected;
     const envelope = buildSignedEnvelope(poll, options.signer, BigInt(Date.now()) * 1_000_000n);
-    const value = Buffer.from(frame(schemaId, envelopeSchema.messageIndexes, envelope));
+    const framed = frame(schemaId, envelopeSchema.messageIndexes, envelope);
+    // A view, not a copy: the framed bytes are this envelope's alone.
+    const value = Buffer.from(framed.buffer, framed.byteOffset, framed.byteLength);
     // Wait for room in the producer's queue (backpressure on the scheduler), not for the ack:
     // acks arrive per batch, and a poll's permit should not wait for the next linger.
     await producer.ready();
