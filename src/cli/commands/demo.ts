@@ -112,8 +112,10 @@ export function demoCommand(): Command {
 
       const simulator =
         count > 0 ? await startSimulator({ count, community: config.snmp.community }) : undefined;
-      const fleet = simulator?.inventory({ intervalSeconds: opts.interval }).devices ?? [];
+      // The fleet's inventory carries the interval in its `defaults`: keep them, add snmpd to it.
+      const fleet = simulator?.inventory({ intervalSeconds: opts.interval }) ?? { devices: [] };
       const devices = buildInventory({
+        ...fleet,
         devices: [
           {
             id: 'local-snmpd',
@@ -123,7 +125,7 @@ export function demoCommand(): Command {
             community: config.snmp.community,
             intervalSeconds: opts.interval,
           },
-          ...fleet,
+          ...fleet.devices,
         ],
       }).devices;
       say(
@@ -179,6 +181,7 @@ export function demoCommand(): Command {
         rejected: s.rejected,
         rejectedByReason: s.rejectedByReason,
         duplicates: s.duplicates,
+        missedSlots: produced.scheduler.missedSlots,
         reconciles: s.in === s.accepted + s.rejected + s.duplicates && s.in >= produced.envelopesProduced,
       };
       if (opts.json) printJson(summary);
@@ -191,6 +194,7 @@ export function demoCommand(): Command {
             `bytes collected       ${summary.bytesCollected}  -> produced ${summary.bytesProduced} (signed envelopes; stored is never smaller)`,
             `processed             ${summary.processed} = accepted ${summary.accepted} + rejected ${summary.rejected} + duplicates ${summary.duplicates}`,
             `rejects by reason     ${JSON.stringify(summary.rejectedByReason)}`,
+            `poll slots missed     ${JSON.stringify(summary.missedSlots)}`,
             `reconciliation        ${summary.reconciles ? 'ok' : 'FAILED'}`,
             '',
             'Feature rows are on the features topic; the ClickHouse sink and analyst views come next (issue 5).',
