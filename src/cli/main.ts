@@ -12,6 +12,7 @@ import { processorCommand } from './commands/processor.ts';
 import { producerCommand } from './commands/producer.ts';
 import { schemasCommand } from './commands/schemas.ts';
 import { simulateCommand } from './commands/simulate.ts';
+import { sinkCommand } from './commands/sink.ts';
 import { stackCommand } from './commands/stack.ts';
 import { topicsCommand } from './commands/topics.ts';
 
@@ -46,6 +47,7 @@ program.addCommand(simulateCommand());
 program.addCommand(keysCommand());
 program.addCommand(producerCommand());
 program.addCommand(processorCommand());
+program.addCommand(sinkCommand());
 program.addCommand(clickhouseCommand());
 
 // addCommand() does not pass these settings down the way command() does; every level needs them

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { repoRoot } from '../../core/config/index.ts';
+import { repoRoot, trustStoreFile } from '../../core/config/index.ts';
 import {
   addTrustedKey,
   generateSigningKey,
@@ -92,7 +92,7 @@ export function demoCommand(): Command {
       const count = Math.max(0, Math.min(maxSimulated, opts.devices));
       const keysDir = path.join(config.stateDir, 'keys');
       const keyFile = path.join(keysDir, 'demo-producer.json');
-      const trustStore = config.processor.trustStore || path.join(keysDir, 'trust-store.json');
+      const trustStore = trustStoreFile(config);
       if (!existsSync(keyFile)) {
         const devices = [
           'local-snmpd',

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { Config } from '../../core/config/index.ts';
+import { type Config, trustStoreFile } from '../../core/config/index.ts';
 import {
   addTrustedKey,
   generateSigningKey,
@@ -17,9 +17,7 @@ import { formatTable, printJson } from '../output.ts';
 
 /** The trust-store file: `--trust-store`, else `processor.trustStore`, else `<stateDir>/keys/trust-store.json`. */
 export function trustStorePath(config: Config, override: string | undefined): string {
-  return path.resolve(
-    override ?? (config.processor.trustStore || path.join(config.stateDir, 'keys', 'trust-store.json')),
-  );
+  return path.resolve(override ?? trustStoreFile(config));
 }
 
 /** Parses an ISO 8601 date option into its canonical UTC form (usage error otherwise). */

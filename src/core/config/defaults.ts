@@ -52,6 +52,11 @@ export const defaults: Config = {
     maxMessageBytes: 524_288,
     workers: 0,
   },
+  sink: {
+    groupId: 'amoskys-sink',
+    batchRows: 100_000,
+    flushIntervalMs: 1000,
+  },
   producer: {
     inventory: '',
     keyFile: '',

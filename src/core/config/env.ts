@@ -30,6 +30,7 @@ export const envVars = {
   AMOSKYS_KAFKA_BROKERS: v('kafka.brokers', 'list', 'Comma-separated bootstrap brokers, host:port'),
   AMOSKYS_KAFKA_CLIENT_ID: v('kafka.clientId', 'string', 'Kafka client id prefix'),
   AMOSKYS_KAFKA_SSL: v('kafka.ssl', 'bool', 'Connect to Kafka with TLS (true|false)'),
+  AMOSKYS_KAFKA_CA_FILE: v('kafka.caFile', 'string', 'PEM file of the CA that signed the broker certificates'),
   AMOSKYS_KAFKA_SASL_MECHANISM: v('kafka.sasl.mechanism', 'string', 'plain|scram-sha-256|scram-sha-512'),
   AMOSKYS_KAFKA_SASL_USERNAME: v('kafka.sasl.username', 'string', 'Kafka SASL user'),
   AMOSKYS_KAFKA_SASL_PASSWORD: v('kafka.sasl.password', 'string', 'Kafka SASL password', true),
@@ -54,6 +55,9 @@ export const envVars = {
   AMOSKYS_TOPIC_PROCESSOR_STATE: v('topics.processorState', 'string', 'Processor changelog topic'),
   AMOSKYS_PROCESSOR_GROUP_ID: v('processor.groupId', 'string', 'Processor consumer group'),
   AMOSKYS_PROCESSOR_TRUST_STORE: v('processor.trustStore', 'string', 'Trust-store file of signing keys'),
+  AMOSKYS_SINK_GROUP_ID: v('sink.groupId', 'string', 'ClickHouse sink consumer group'),
+  AMOSKYS_SINK_BATCH_ROWS: v('sink.batchRows', 'int', 'Most rows of one table per insert'),
+  AMOSKYS_SINK_FLUSH_INTERVAL_MS: v('sink.flushIntervalMs', 'int', 'Longest wait for a batch to fill, ms'),
   AMOSKYS_PRODUCER_INVENTORY: v('producer.inventory', 'string', 'Device inventory file (YAML)'),
   AMOSKYS_PRODUCER_KEY_FILE: v('producer.keyFile', 'string', 'Ed25519 signing key file of the producer'),
   AMOSKYS_PRODUCER_INTERVAL_SECONDS: v(

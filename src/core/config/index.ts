@@ -7,4 +7,5 @@ export {
   loadConfig,
   redactConfig,
 } from './load.ts';
+export { trustStoreFile } from './paths.ts';
 export { type Config, configSchema } from './schema.ts';

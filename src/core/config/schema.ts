@@ -17,22 +17,33 @@ const topicName = z
   .string()
   .regex(/^[a-z0-9]+(\.[a-z0-9_-]+)+\.v\d+$/, 'expected a topic name like amoskys.<domain>.<what>.v<N>');
 
-export const kafkaSchema = z.strictObject({
-  /** Bootstrap brokers, `host:port`. */
-  brokers: z.array(hostPort).min(1),
-  /** Client id prefix; each component appends its own name. */
-  clientId: z.string().min(1),
-  /** Connect with TLS. */
-  ssl: z.boolean(),
-  /** SASL authentication; absent means none. */
-  sasl: z
-    .strictObject({
-      mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
-      username: z.string().min(1),
-      password: z.string().min(1),
-    })
-    .optional(),
-});
+export const kafkaSchema = z
+  .strictObject({
+    /** Bootstrap brokers, `host:port`. */
+    brokers: z.array(hostPort).min(1),
+    /** Client id prefix; each component appends its own name. */
+    clientId: z.string().min(1),
+    /** Connect with TLS. Broker certificates are verified, host names included. */
+    ssl: z.boolean(),
+    /**
+     * PEM file of the CA certificate(s) that signed the brokers' certificates, trusted instead of
+     * Node's built-in CA list; absent means the built-in list. Needs `ssl: true`.
+     */
+    caFile: z.string().min(1).optional(),
+    /** SASL authentication; absent means none. */
+    sasl: z
+      .strictObject({
+        mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+        username: z.string().min(1),
+        password: z.string().min(1),
+      })
+      .optional(),
+  })
+  // A CA file without TLS would be silently ignored and the connection made in clear text.
+  .refine((k) => k.caFile === undefined || k.ssl, {
+    path: ['caFile'],
+    message: 'kafka.caFile needs kafka.ssl: true (AMOSKYS_KAFKA_SSL=true)',
+  });
 
 export const registrySchema = z.strictObject({
   /** Base URL of the Confluent-compatible API (Apicurio: `.../apis/ccompat/v7`). */
@@ -90,6 +101,18 @@ export const processorSchema = z.strictObject({
   workers: z.number().int().min(0).max(64),
 });
 
+export const sinkSchema = z.strictObject({
+  /** Consumer group of the ClickHouse sink instances. */
+  groupId: z.string().min(1),
+  /**
+   * Most rows of one table in one insert. A batch must stay one ClickHouse block to be atomic, so
+   * this may not exceed the server's default `max_insert_block_size` (1,048,576).
+   */
+  batchRows: z.number().int().min(1).max(1_048_576),
+  /** Longest a consumed message waits for its batch to fill before it is inserted anyway, ms. */
+  flushIntervalMs: z.number().int().min(10).max(60_000),
+});
+
 export const producerSchema = z.strictObject({
   /** Device inventory (YAML); `''` polls only the reference agent (`snmp.*`) as `local-snmpd`. */
   inventory: z.string(),
@@ -127,6 +150,7 @@ export const configSchema = z.strictObject({
   snmp: snmpSchema,
   topics: topicsSchema,
   processor: processorSchema,
+  sink: sinkSchema,
   producer: producerSchema,
   metrics: metricsSchema,
   stack: stackSchema,

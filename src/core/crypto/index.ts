@@ -54,3 +54,8 @@ export {
   trustStoreHash,
   writeTrustStore,
 } from './trust-store.ts';
+export {
+  type TrustChangeListener,
+  TrustStoreWatcher,
+  type TrustStoreWatcherOptions,
+} from './trust-watcher.ts';

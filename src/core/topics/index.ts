@@ -6,6 +6,7 @@ export {
   readBrokerTopics,
   type TopicChange,
 } from './apply.ts';
+export { DlqHeader } from './dlq.ts';
 export {
   loadTopicSpecs,
   type ResolvedTopic,

@@ -12,6 +12,5 @@ export {
   type Rejected,
   startProcessor,
 } from './processor.ts';
-export { TrustStoreWatcher } from './trust.ts';
 export { DlqHeader, RejectReason } from './types.ts';
 export { dlqHeaders, type ValidateContext, type ValidateResult, validateMessage } from './validate.ts';

@@ -4,10 +4,10 @@
  * The runtime in processor.ts calls it; it knows nothing about Kafka.
  */
 import { availableParallelism } from 'node:os';
-import path from 'node:path';
 import { Piscina } from 'piscina';
 import type { Registry } from 'prom-client';
-import type { Config } from '../../core/config/index.ts';
+import { type Config, trustStoreFile } from '../../core/config/index.ts';
+import { TrustStoreWatcher } from '../../core/crypto/index.ts';
 import { decodeEnvelope, toDevicePoll } from '../../core/envelope/index.ts';
 import { encodeFeatureRow, featuresSchema } from '../../core/features/index.ts';
 import type { Logger } from '../../core/logging/index.ts';
@@ -15,7 +15,6 @@ import { frame, lookupSchema, subjectSchemaIds, unframe } from '../../core/regis
 import { flatten } from './flatten.ts';
 import type { Accepted, ProcessorLogic, Rejected } from './processor.ts';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.ts';
-import { TrustStoreWatcher } from './trust.ts';
 import { RejectReason } from './types.ts';
 import { type AcceptedMessage, dlqHeaders } from './validate.ts';
 import type { SliceResult, ValidateTask } from './validate-worker.ts';
@@ -51,7 +50,7 @@ export async function createProcessorLogic(
   const p = config.processor;
 
   const trust = new TrustStoreWatcher({
-    file: p.trustStore || path.join(config.stateDir, 'keys', 'trust-store.json'),
+    file: trustStoreFile(config),
     logger: options.logger,
   });
   trust.start();

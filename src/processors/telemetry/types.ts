@@ -32,13 +32,5 @@ export const RejectReason = {
 } as const;
 export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
 
-/** Header names on dead-lettered messages (values are UTF-8 strings). */
-export const DlqHeader = {
-  Reason: 'amoskys.reason',
-  Message: 'amoskys.reason.message',
-  SourceTopic: 'amoskys.source.topic',
-  SourcePartition: 'amoskys.source.partition',
-  SourceOffset: 'amoskys.source.offset',
-  SourceKey: 'amoskys.source.key',
-  RejectedAtMs: 'amoskys.rejected.at.ms',
-} as const;
+/** Header names on dead-lettered messages: the DLQ topic's contract, shared with its consumers. */
+export { DlqHeader } from '../../core/topics/index.ts';

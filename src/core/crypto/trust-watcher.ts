@@ -1,6 +1,6 @@
 /**
- * Keeps the processor's trust store current without a restart: loads the trust-store file, and
- * reloads it when it changes, so keys are added, rotated and revoked while the processor runs.
+ * Keeps a trust store current (processor, sink) without a restart: loads the trust-store file, and
+ * reloads it when it changes, so keys are added, rotated and revoked while the stage runs.
  *
  * Changes are noticed two ways: fs.watch on the file's folder (the CLI replaces the file by
  * renaming a temporary one over it, and a Kubernetes ConfigMap swaps a `..data` symlink, so the
@@ -11,14 +11,14 @@
  */
 import { type FSWatcher, readFileSync, statSync, watch } from 'node:fs';
 import path from 'node:path';
+import { createLogger, type Logger } from '../logging/index.ts';
 import {
   emptyTrustSnapshot,
   parseTrustStore,
   type TrustSnapshot,
   toTrustSnapshot,
   trustStoreHash,
-} from '../../core/crypto/index.ts';
-import { createLogger, type Logger } from '../../core/logging/index.ts';
+} from './trust-store.ts';
 
 /** Options of {@link TrustStoreWatcher}. */
 export interface TrustStoreWatcherOptions {

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   generateSigningKey,
   TRUST_STORE_FORMAT,
+  TrustStoreWatcher,
   type TrustSnapshot,
   type TrustStoreDocument,
   type TrustStoreEntry,
@@ -13,7 +14,6 @@ import {
 } from '../../../../src/core/crypto/index.ts';
 import { KeyFileError } from '../../../../src/core/errors/index.ts';
 import { createLogger } from '../../../../src/core/logging/index.ts';
-import { TrustStoreWatcher } from '../../../../src/processors/telemetry/trust.ts';
 import { waitFor } from '../../../helpers/wait.ts';
 
 const cleanups: (() => void)[] = [];

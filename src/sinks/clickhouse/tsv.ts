@@ -1,0 +1,84 @@
+/**
+ * TabSeparated encoding of sink rows. TabSeparated rather than JSONEachRow because it is the one
+ * text format that carries arbitrary bytes into a String column on every server version (18.16
+ * reads JSON strings as UTF-8 and has no base64Decode), and it is the cheapest to parse for the
+ * server. Every field is escaped so that a line is always exactly one row.
+ */
+import { escapeTsvBytes } from '../../core/clickhouse/index.ts';
+
+/** `\N`: NULL in TabSeparated. */
+export const TSV_NULL = '\\N';
+
+const needsEscape = /[\\\t\n\r\0]/;
+const escapeChars = /[\\\t\n\r\0]/g;
+const escapes: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0' };
+
+/** A text (UTF-8) field. */
+export function tsvText(text: string): string {
+  return needsEscape.test(text) ? text.replace(escapeChars, (c) => escapes[c] as string) : text;
+}
+
+const needsQuoteEscape = /[\\'\t\n\r\0]/;
+const quoteEscapeChars = /[\\'\t\n\r\0]/g;
+const quoteEscapes: Record<string, string> = { ...escapes, "'": "\\'" };
+
+/** An Array(String) field: `['a','b']`, each element quoted and escaped as ClickHouse writes it. */
+export function tsvStringArray(values: readonly string[]): string {
+  if (values.length === 0) return '[]';
+  const quoted = values.map(
+    (v) =>
+      `'${needsQuoteEscape.test(v) ? v.replace(quoteEscapeChars, (c) => quoteEscapes[c] as string) : v}'`,
+  );
+  return `[${quoted.join(',')}]`;
+}
+
+/** A Float64 field; NaN and infinities in ClickHouse's spelling. */
+export function tsvFloat(value: number): string {
+  if (Number.isNaN(value)) return 'nan';
+  if (value === Number.POSITIVE_INFINITY) return 'inf';
+  if (value === Number.NEGATIVE_INFINITY) return '-inf';
+  return String(value);
+}
+
+/**
+ * Accumulates rows of one table as TabSeparated bytes. Text is gathered in a string and turned
+ * into bytes only when a binary field comes or at the end, so a table without binary columns is
+ * encoded with one UTF-8 conversion.
+ */
+export class TsvWriter {
+  private readonly parts: Buffer[] = [];
+  private text = '';
+  private rowCount = 0;
+
+  /** Appends one row. `fields` are encoded already (see tsvText and friends), except raw bytes. */
+  row(fields: readonly (string | Uint8Array)[]): void {
+    for (let i = 0; i < fields.length; i++) {
+      const field = fields[i] as string | Uint8Array;
+      if (typeof field === 'string') this.text += field;
+      else {
+        this.flushText();
+        this.parts.push(escapeTsvBytes(field));
+      }
+      this.text += i === fields.length - 1 ? '\n' : '\t';
+    }
+    this.rowCount++;
+  }
+
+  /** Rows appended so far. */
+  get rows(): number {
+    return this.rowCount;
+  }
+
+  /** The encoded rows. */
+  toBuffer(): Buffer {
+    this.flushText();
+    return this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts);
+  }
+
+  private flushText(): void {
+    if (this.text !== '') {
+      this.parts.push(Buffer.from(this.text, 'utf8'));
+      this.text = '';
+    }
+  }
+}
