@@ -4,9 +4,12 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { AmoskysError, ConfigError } from '../core/errors/index.ts';
+import { analyzeCommand } from './commands/analyze.ts';
 import { clickhouseCommand } from './commands/clickhouse.ts';
 import { configCommand } from './commands/config.ts';
 import { demoCommand } from './commands/demo.ts';
+import { importCommand } from './commands/import.ts';
+import { inspectCommand } from './commands/inspect.ts';
 import { keysCommand } from './commands/keys.ts';
 import { processorCommand } from './commands/processor.ts';
 import { producerCommand } from './commands/producer.ts';
@@ -14,6 +17,7 @@ import { schemasCommand } from './commands/schemas.ts';
 import { simulateCommand } from './commands/simulate.ts';
 import { sinkCommand } from './commands/sink.ts';
 import { stackCommand } from './commands/stack.ts';
+import { timelineCommand } from './commands/timeline.ts';
 import { topicsCommand } from './commands/topics.ts';
 
 const program = new Command('amoskys')
@@ -49,6 +53,10 @@ program.addCommand(producerCommand());
 program.addCommand(processorCommand());
 program.addCommand(sinkCommand());
 program.addCommand(clickhouseCommand());
+program.addCommand(inspectCommand());
+program.addCommand(importCommand());
+program.addCommand(timelineCommand());
+program.addCommand(analyzeCommand());
 
 // addCommand() does not pass these settings down the way command() does; every level needs them
 // so usage errors reach the handler below (exit 2) instead of exiting inside commander.

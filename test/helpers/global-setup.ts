@@ -16,6 +16,8 @@ declare module 'vitest' {
     amoskysEnv: Record<string, string>;
     /** Short random id of this run, used in database and topic names. */
     runId: string;
+    /** Where the stack comes from: fault tests restart services only on the local stack. */
+    stackProvider: 'external' | 'testcontainers' | 'local';
   }
 }
 
@@ -54,6 +56,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   project.provide('amoskysEnv', env);
   project.provide('runId', runId);
+  project.provide('stackProvider', provider);
 
   return async () => {
     if (process.env.AMOSKYS_TEST_KEEP_DATABASE !== '1') {

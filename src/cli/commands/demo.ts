@@ -1,18 +1,23 @@
 /**
- * `amoskys demo`: the README's first command. Brings the local stack up, applies topics and
- * schemas, makes a demo signing key, starts a simulated device fleet next to the local snmpd,
- * runs the producer and the processor for a bounded time with progress, and ends with a summary
- * that reconciles: envelopes produced = accepted + rejected + duplicates.
+ * `amoskys demo`: the README's first command. Brings the local stack up, applies topics, schemas
+ * and ClickHouse migrations, makes a demo signing key, starts a simulated device fleet next to the
+ * local snmpd, runs the producer, the processor and the sink for a bounded time with progress, and
+ * ends with a summary read back from ClickHouse that reconciles: every envelope this run produced
+ * is in the analyst views once, with all its metrics, and nothing was stored smaller than collected.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { Command, Option } from 'commander';
+import { migrations } from '../../../schemas/clickhouse/index.ts';
+import { createClickHouse, migrate, sqlString } from '../../core/clickhouse/index.ts';
 import { repoRoot, trustStoreFile } from '../../core/config/index.ts';
 import {
   addTrustedKey,
   generateSigningKey,
   readKeyFile,
   signerFor,
+  TrustStoreWatcher,
   writeKeyFile,
 } from '../../core/crypto/index.ts';
 import { createKafka } from '../../core/kafka/index.ts';
@@ -28,8 +33,9 @@ import {
 } from '../../core/topics/index.ts';
 import { createProcessorLogic, startProcessor } from '../../processors/telemetry/index.ts';
 import { buildInventory, startProducer, startSimulator } from '../../producers/snmp/index.ts';
+import { startSink } from '../../sinks/clickhouse/index.ts';
 import { contextFor } from '../context.ts';
-import { printJson } from '../output.ts';
+import { formatTable, printJson } from '../output.ts';
 import { printStatus } from './stack.ts';
 
 /** The demo key may sign for the local snmpd and up to this many simulated devices. */
@@ -40,10 +46,11 @@ export function demoCommand(): Command {
   return new Command('demo')
     .description(
       'Run AMOSKYS end to end on this machine: local stack, topics, schemas, a demo key, snmpd plus\n' +
-        'simulated devices polled by the producer, the processor verifying and flattening; then a summary.',
+        'simulated devices polled by the producer, the processor verifying and flattening, the sink\n' +
+        'storing into ClickHouse; then a summary read back from ClickHouse and an example analyst query.',
     )
     .addOption(
-      new Option('--duration <seconds>', 'how long the producer polls').default(60).argParser(Number),
+      new Option('--duration <seconds>', 'how long the producer polls').default(120).argParser(Number),
     )
     .addOption(
       new Option('--devices <n>', `simulated devices next to snmpd (0-${maxSimulated})`)
@@ -88,6 +95,11 @@ export function demoCommand(): Command {
       const failed = schemas.filter(isFailedOutcome);
       if (failed.length > 0) throw new Error(`schemas rejected: ${JSON.stringify(failed)}`);
       say(`schemas: ${schemas.map((s) => `${s.subject} ${s.status}`).join(', ')}`);
+      const database = config.clickhouse.database;
+      const migrated = await migrate(createClickHouse(config, { database: null }), { database, migrations });
+      say(
+        `ClickHouse ${migrated.serverVersion}: ${migrated.applied.length === 0 ? 'schema up to date' : `applied ${migrated.applied.map((m) => m.name).join(', ')}`} in ${database}`,
+      );
 
       const count = Math.max(0, Math.min(maxSimulated, opts.devices));
       const keysDir = path.join(config.stateDir, 'keys');
@@ -139,6 +151,20 @@ export function demoCommand(): Command {
         metrics,
       });
       const processor = await startProcessor({ config, kafka, logic: logic.logic, logger: quiet, metrics });
+      const trust = new TrustStoreWatcher({ file: trustStore, logger: quiet });
+      trust.start();
+      const clickhouse = createClickHouse(config);
+      const sink = await startSink({
+        config,
+        kafka,
+        clickhouse,
+        trust: () => trust.snapshot,
+        logger: quiet,
+        metrics,
+      });
+      // Slot starts of this run's polls are at or after this instant (a slot may start a little
+      // before the producer did); the summary reads this run's envelopes back by it.
+      const runStartS = Math.floor(Date.now() / 1000) - opts.interval;
       const producer = await startProducer({
         config,
         kafka,
@@ -151,23 +177,44 @@ export function demoCommand(): Command {
       const progress = setInterval(() => {
         const p = producer.stats();
         const s = processor.stats();
+        const k = sink.stats();
         say(
-          `produced ${p.envelopesProduced} envelopes (${p.bytesCollected} B collected) | processed ${s.in}: accepted ${s.accepted}, rejected ${s.rejected}, duplicates ${s.duplicates}`,
+          `produced ${p.envelopesProduced} envelopes (${p.bytesCollected} B collected) | processed ${s.in}: accepted ${s.accepted}, rejected ${s.rejected}, duplicates ${s.duplicates} | stored ${k.rows.raw_envelopes} envelopes, ${k.rows.metrics} metric rows${k.paused ? ' (PAUSED: ClickHouse does not accept inserts)' : ''}`,
         );
       }, 10_000);
       await new Promise((resolve) => setTimeout(resolve, opts.duration * 1000));
       await producer.close();
       const produced = producer.stats();
-      // The processor started at the committed offsets of its group, so it also sees what earlier
-      // runs left unprocessed; wait until it has at least this run's envelopes.
-      const deadline = Date.now() + 60_000;
-      while (processor.stats().in < produced.envelopesProduced && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 250));
+      // The processor and the sink started at the committed offsets of their groups, so they may
+      // also see what an earlier, interrupted run left; wait until this run is stored.
+      say('producer stopped; waiting for the processor and the sink to finish');
+      const thisRun = `slot_start >= toDateTime(${runStartS}) AND device_id IN (${devices.map((d) => sqlString(d.id)).join(', ')})`;
+      const deadline = Date.now() + 120_000;
+      let view = await readRun(clickhouse, database, thisRun);
+      const complete = (v: RunView) =>
+        v.envelopes >= produced.envelopesProduced &&
+        v.featureRows >= produced.envelopesProduced &&
+        v.metricRows >= v.metricsInEnvelopes;
+      while (!complete(view) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        view = await readRun(clickhouse, database, thisRun);
       }
       clearInterval(progress);
       await processor.close();
+      await sink.close();
       await logic.close();
+      trust.close();
       await simulator?.close();
+
+      const exampleSql = `SELECT metric_name, oid, value_numeric, counter_value, value_string
+FROM ${database}.v_metrics_latest
+WHERE device_id = 'local-snmpd' AND metric_name IN ('sys_uptime', 'load_avg_1min', 'mem_avail_real', 'if_hc_in_octets')
+ORDER BY metric_name, oid
+LIMIT 8`;
+      const example = await (await clickhouse.query({ query: exampleSql, format: 'JSONEachRow' })).json<
+        Record<string, string | number | null>
+      >();
+      await clickhouse.close();
 
       const s = processor.stats();
       const summary = {
@@ -182,22 +229,45 @@ export function demoCommand(): Command {
         rejectedByReason: s.rejectedByReason,
         duplicates: s.duplicates,
         missedSlots: produced.scheduler.missedSlots,
-        reconciles: s.in === s.accepted + s.rejected + s.duplicates && s.in >= produced.envelopesProduced,
+        stored: view,
+        sinkPausedAtEnd: sink.stats().paused,
+        exampleQuery: { sql: exampleSql, rows: example },
+        reconciles:
+          s.in === s.accepted + s.rejected + s.duplicates &&
+          view.envelopes === produced.envelopesProduced &&
+          view.distinctKeys === view.envelopes &&
+          view.featureRows === produced.envelopesProduced &&
+          view.metricRows === view.metricsInEnvelopes &&
+          view.bytesStored >= produced.bytesProduced,
       };
       if (opts.json) printJson(summary);
       else {
+        const exampleTable = formatTable(
+          ['metric_name', 'oid', 'value'],
+          example.map((r) => [
+            String(r.metric_name),
+            String(r.oid),
+            String(r.value_numeric ?? r.counter_value ?? r.value_string),
+          ]),
+        );
         process.stdout.write(
           [
             '',
             `devices polled        ${summary.devices}`,
             `envelopes produced    ${summary.envelopesProduced} (failed ${summary.envelopesFailed})`,
-            `bytes collected       ${summary.bytesCollected}  -> produced ${summary.bytesProduced} (signed envelopes; stored is never smaller)`,
             `processed             ${summary.processed} = accepted ${summary.accepted} + rejected ${summary.rejected} + duplicates ${summary.duplicates}`,
             `rejects by reason     ${JSON.stringify(summary.rejectedByReason)}`,
             `poll slots missed     ${JSON.stringify(summary.missedSlots)}`,
-            `reconciliation        ${summary.reconciles ? 'ok' : 'FAILED'}`,
+            `stored (ClickHouse)   ${view.envelopes} envelopes, ${view.metricRows} metric rows, ${view.featureRows} feature rows in ${database}`,
+            `bytes                 collected ${summary.bytesCollected} (SNMP) -> produced ${summary.bytesProduced} (signed envelopes) -> archived ${view.bytesStored}`,
+            `reconciliation        ${summary.reconciles ? 'ok: every envelope of this run is stored once, with all its metrics' : 'FAILED'}`,
             '',
-            'Feature rows are on the features topic; the ClickHouse sink and analyst views come next (issue 5).',
+            'Example analyst query (latest values of the local snmpd):',
+            exampleSql.replace(/^/gm, '  '),
+            '',
+            exampleTable.replace(/^/gm, '  '),
+            '',
+            `Query it yourself: clickhouse-client --port ${config.stack.clickhouseTcpPort} -d ${database} (docs/analysts.md).`,
             'Stop the stack with `bin/amoskys stack down`.',
             '',
           ].join('\n'),
@@ -205,4 +275,33 @@ export function demoCommand(): Command {
       }
       if (!summary.reconciles || summary.envelopesFailed > 0) process.exitCode = 1;
     });
+}
+
+/** This run's envelopes as the analyst views show them. */
+interface RunView {
+  envelopes: number;
+  distinctKeys: number;
+  metricRows: number;
+  metricsInEnvelopes: number;
+  featureRows: number;
+  bytesStored: number;
+}
+
+async function readRun(client: ClickHouseClient, database: string, where: string): Promise<RunView> {
+  const query = `SELECT
+  (SELECT count() FROM ${database}.v_raw_envelopes WHERE ${where}) AS envelopes,
+  (SELECT uniqExact(idempotency_key) FROM ${database}.v_raw_envelopes WHERE ${where}) AS distinct_keys,
+  (SELECT sum(metric_count) FROM ${database}.v_raw_envelopes WHERE ${where}) AS metrics_in_envelopes,
+  (SELECT sum(length(bytes)) FROM ${database}.v_raw_envelopes WHERE ${where}) AS bytes_stored,
+  (SELECT count() FROM ${database}.v_metrics WHERE ${where.replace('slot_start', 'ts')}) AS metric_rows,
+  (SELECT count() FROM ${database}.v_features WHERE ${where}) AS feature_rows`;
+  const [row] = await (await client.query({ query, format: 'JSONEachRow' })).json<Record<string, string>>();
+  return {
+    envelopes: Number(row?.envelopes ?? 0),
+    distinctKeys: Number(row?.distinct_keys ?? 0),
+    metricRows: Number(row?.metric_rows ?? 0),
+    metricsInEnvelopes: Number(row?.metrics_in_envelopes ?? 0),
+    featureRows: Number(row?.feature_rows ?? 0),
+    bytesStored: Number(row?.bytes_stored ?? 0),
+  };
 }

@@ -30,7 +30,7 @@ export const envVars = {
   AMOSKYS_KAFKA_BROKERS: v('kafka.brokers', 'list', 'Comma-separated bootstrap brokers, host:port'),
   AMOSKYS_KAFKA_CLIENT_ID: v('kafka.clientId', 'string', 'Kafka client id prefix'),
   AMOSKYS_KAFKA_SSL: v('kafka.ssl', 'bool', 'Connect to Kafka with TLS (true|false)'),
-  AMOSKYS_KAFKA_CA_FILE: v('kafka.caFile', 'string', 'PEM file of the CA that signed the broker certificates'),
+  AMOSKYS_KAFKA_CA_FILE: v('kafka.caFile', 'string', 'PEM file of the CA(s) of the broker certificates'),
   AMOSKYS_KAFKA_SASL_MECHANISM: v('kafka.sasl.mechanism', 'string', 'plain|scram-sha-256|scram-sha-512'),
   AMOSKYS_KAFKA_SASL_USERNAME: v('kafka.sasl.username', 'string', 'Kafka SASL user'),
   AMOSKYS_KAFKA_SASL_PASSWORD: v('kafka.sasl.password', 'string', 'Kafka SASL password', true),

@@ -360,8 +360,11 @@ export function toDevicePoll(envelope: DecodedEnvelope): ToDevicePollResult {
   if (t.flows.length + t.processes.length + t.unknownEvents > 0) {
     return { ok: false, detail: 'events other than metrics and status' };
   }
-  // The key is "<device_id>/<interval_s>/<slot>"; device ids may themselves contain "/".
-  const match = /^(.*)\/(\d+)\/(\d+)$/.exec(envelope.header.idempotencyKey);
+  // The key is "<device_id>/<interval_s>/<slot>"; device ids may themselves contain "/", and
+  // line breaks (`s`: without it `.` stops at "\n" and such a device's every poll is refused).
+  // Numbers as the producer writes them: "060" would name the same slot under a second key, which
+  // deduplication could not see.
+  const match = /^(.*)\/(0|[1-9]\d*)\/(0|[1-9]\d*)$/s.exec(envelope.header.idempotencyKey);
   if (match === null || match[1] !== t.deviceId) {
     return {
       ok: false,

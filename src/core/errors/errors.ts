@@ -23,6 +23,10 @@ export const ErrorCode = {
   SchemaFile: 'SCHEMA_FILE',
   /** A ClickHouse migration cannot be applied: changed after it was applied, or a statement failed. */
   ClickHouseSchema: 'CLICKHOUSE_SCHEMA',
+  /** A file, topic, table or value named on the command line cannot be used as input (a tool's input). */
+  Input: 'INPUT',
+  /** A Kafka client could not connect: no broker answered, SASL authentication or TLS verification failed. */
+  KafkaConnection: 'KAFKA_CONNECTION',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -145,6 +149,37 @@ export class ClickHouseSchemaError extends AmoskysError {
       retriable: options.retriable ?? false,
       context,
       ...(options.cause === undefined ? {} : { cause: options.cause }),
+    });
+  }
+}
+
+/**
+ * A Kafka client could not connect. Retriable only when no broker answered; refused credentials
+ * and an untrusted or misnamed certificate need a person, so retrying them only hides the cause.
+ */
+export class KafkaConnectionError extends AmoskysError {
+  constructor(
+    message: string,
+    options: { retriable: boolean; context?: Record<string, unknown>; cause?: unknown },
+  ) {
+    super(ErrorCode.KafkaConnection, message, {
+      retriable: options.retriable,
+      context: options.context ?? {},
+      ...(options.cause === undefined ? {} : { cause: options.cause }),
+    });
+  }
+}
+
+/**
+ * Input a tool was pointed at cannot be used: a missing file, a topic or partition that does not
+ * exist, a table without the expected columns. Never retriable: the command line must change.
+ */
+export class InputError extends AmoskysError {
+  constructor(message: string, context: Record<string, unknown> = {}, cause?: unknown) {
+    super(ErrorCode.Input, message, {
+      retriable: false,
+      context,
+      ...(cause === undefined ? {} : { cause }),
     });
   }
 }

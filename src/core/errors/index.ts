@@ -5,6 +5,8 @@ export {
   ConfigError,
   type ConfigIssue,
   ErrorCode,
+  InputError,
+  KafkaConnectionError,
   KeyFileError,
   RegistryError,
   SchemaFileError,

@@ -152,7 +152,7 @@ function isFilesystemRow(m: Metric): boolean {
 
 const labelsKey = (m: Metric) => seriesKey('', m.labels);
 
-/** Sum of finite numbers, or undefined when there are none or one is not finite. */
+/** Sum of finite numbers, or undefined when there are none, one is not finite, or the sum is not. */
 function sumOf(values: (number | undefined)[]): number | undefined {
   if (values.length === 0) return undefined;
   let sum = 0;
@@ -160,7 +160,8 @@ function sumOf(values: (number | undefined)[]): number | undefined {
     if (v === undefined) return undefined;
     sum += v;
   }
-  return sum;
+  // Finite values can overflow to Infinity (two rows of 1e308), which no double column may hold.
+  return Number.isFinite(sum) ? sum : undefined;
 }
 
 const allocationUnitsColumn = featureColumns.find((c) => c.aggregation === Aggregation.FilesystemMax);

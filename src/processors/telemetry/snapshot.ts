@@ -117,7 +117,11 @@ function fail(path: string, message: string): never {
   throw new Malformed(`${path}: ${message}`);
 }
 function bigintAt(value: unknown, path: string): bigint {
-  if (typeof value !== 'string' || !decimal.test(value)) fail(path, 'expected a decimal integer string');
+  // Every bigint here is a uint64 of the contract (times, counters); a larger one would make the
+  // next feature row unencodable.
+  if (typeof value !== 'string' || !decimal.test(value) || BigInt(value) > 0xffff_ffff_ffff_ffffn) {
+    fail(path, 'expected a decimal integer string below 2^64');
+  }
   return BigInt(value);
 }
 function numberAt(value: unknown, path: string): number {
@@ -139,7 +143,8 @@ function arrayAt(value: unknown, path: string, length?: number): unknown[] {
 function fromJson(raw: unknown): DeviceSnapshot {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('', 'expected an object');
   const j = raw as Record<string, unknown>;
-  if (j.v !== SNAPSHOT_VERSION) fail('v', `expected version ${SNAPSHOT_VERSION}, got ${String(j.v)}`);
+  // JSON.stringify, not String: String([{ "toString": "" }]) throws a TypeError.
+  if (j.v !== SNAPSHOT_VERSION) fail('v', `expected version ${SNAPSHOT_VERSION}, got ${JSON.stringify(j.v)}`);
   const t = bigintAt(j.t, 't');
   const rs = stringAt(j.rs, 'rs');
   if (!rateStates.has(rs)) fail('rs', `unknown rate state ${rs}`);

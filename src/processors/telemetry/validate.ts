@@ -410,8 +410,16 @@ function validateEnvelope(
   const polled = toDevicePoll(env);
   if (!polled.ok) return reject(RejectReason.InvalidValues, polled.detail);
   const { poll } = polled;
-  if (!Number.isSafeInteger(poll.intervalS) || poll.intervalS < 1) {
+  // Above 2^32-1 the feature row's uint32 interval_s cannot hold it: flattening would throw.
+  if (!Number.isSafeInteger(poll.intervalS) || poll.intervalS < 1 || poll.intervalS > 0xffff_ffff) {
     return reject(RejectReason.InvalidValues, `interval ${poll.intervalS} s in the idempotency key`);
+  }
+  // Decoded as a number, exact below 2^53 only; the feature row refuses an inexact one.
+  if (!Number.isSafeInteger(poll.status.bytesCollected)) {
+    return reject(
+      RejectReason.InvalidValues,
+      `bytes_collected ${poll.status.bytesCollected} is not below 2^53`,
+    );
   }
   // The key names the slot; the payload must describe that slot, or two different polls could
   // share a key (and deduplication would drop one).

@@ -14,7 +14,7 @@ import {
 } from '../../core/envelope/index.ts';
 import { decodeFeatureRow, type FeatureRow, featureColumns } from '../../core/features/index.ts';
 import { unframe } from '../../core/registry/index.ts';
-import { TSV_NULL, type TsvWriter, tsvFloat, tsvStringArray, tsvText } from './tsv.ts';
+import { TSV_NULL, type TsvWriter, tsvDateTime, tsvFloat, tsvStringArray, tsvText } from './tsv.ts';
 import { DlqHeader, SkipReason, type SourceCoordinates } from './types.ts';
 
 const nsPerS = 1_000_000_000n;
@@ -150,13 +150,18 @@ export function rawRecord(
   const deviceId = telemetry.deviceId;
   const verified = verifyEnvelopeBytes(framed.payload, (keyId) => resolve(keyId, deviceId));
   if (!verified.ok) return skip(SkipReason.Unverified, verified.detail);
+  const slotStartS = Number(telemetry.timestampNs / nsPerS);
+  // A DateTime holds 1970..2106; an insert of anything else fails, and would be retried for ever.
+  // The processor dead-letters such an envelope (stale or future), so skipping it loses nothing.
+  if (slotStartS >= 2 ** 32)
+    return skip(SkipReason.OutOfRange, `slot start ${telemetry.timestampNs} ns is after 2106`);
   return {
     kind: 'raw',
     coordinates,
     value,
     envelope: decoded.envelope,
     deviceId,
-    slotStartS: Number(telemetry.timestampNs / nsPerS),
+    slotStartS,
     rows: Math.max(1, telemetry.metrics.length),
   };
 }
@@ -187,7 +192,7 @@ export function writeRaw(record: RawRecord, raw: TsvWriter, metrics: TsvWriter):
   const telemetry = envelope.telemetry as NonNullable<DecodedEnvelope['telemetry']>;
   const key = tsvText(header.idempotencyKey);
   const device = tsvText(deviceId);
-  const slotStart = String(record.slotStartS);
+  const slotStart = tsvDateTime(record.slotStartS);
   const kafka = kafkaFields(coordinates);
   raw.row([
     key,
@@ -283,7 +288,7 @@ export function writeFeature(record: FeatureRecord, features: TsvWriter): void {
   features.row([
     tsvText(r.idempotencyKey),
     tsvText(r.deviceId),
-    String(record.slotStartS),
+    tsvDateTime(record.slotStartS),
     r.slotStartNs.toString(),
     r.observedAtNs.toString(),
     r.envelopeTsNs.toString(),
@@ -342,7 +347,10 @@ export function dlqRecord(
     sourcePartition >= 0 &&
     sourceOffset !== undefined &&
     /^\d+$/.test(sourceOffset);
-  const rejectedAtMs = Number(header(DlqHeader.RejectedAtMs));
+  // Only a time a DateTime column holds: an empty header (Number('') is 0), a negative or a far
+  // future time would fail the insert, and a failing insert is retried for ever.
+  const rejectedAtHeader = header(DlqHeader.RejectedAtMs);
+  const rejectedAtMs = /^\d+$/.test(rejectedAtHeader ?? '') ? Number(rejectedAtHeader) : Number.NaN;
   return {
     kind: 'dlq',
     coordinates,
@@ -353,9 +361,14 @@ export function dlqRecord(
       ? { topic: sourceTopic, partition: sourcePartition, offset: sourceOffset }
       : coordinates,
     sourceKey: header(DlqHeader.SourceKey) ?? key?.toString('utf8') ?? '',
-    rejectedAtMs: Number.isFinite(rejectedAtMs) && rejectedAtMs >= 0 ? Math.trunc(rejectedAtMs) : timestampMs,
+    rejectedAtMs: dateTimeMs(rejectedAtMs) ? rejectedAtMs : dateTimeMs(timestampMs) ? timestampMs : 0,
     rows: 1,
   };
+}
+
+/** Whether `ms` is a whole number of ms that a DateTime (UInt32 seconds) can hold. */
+function dateTimeMs(ms: number): boolean {
+  return Number.isSafeInteger(ms) && ms >= 0 && ms < 2 ** 32 * 1000;
 }
 
 /** Writes a dead letter as one `dlq` row. */
@@ -368,7 +381,7 @@ export function writeDlq(record: DlqRecord, dlq: TsvWriter): void {
     record.source.offset,
     tsvText(record.sourceKey),
     record.value,
-    String(Math.floor(record.rejectedAtMs / 1000)),
+    tsvDateTime(Math.floor(record.rejectedAtMs / 1000)),
     String(record.rejectedAtMs),
     ...kafkaFields(record.coordinates),
   ]);

@@ -243,6 +243,18 @@ export async function startSink(options: SinkOptions): Promise<SinkStage> {
     return p !== undefined && p.offset === firstOffset ? parseIntentMetadata(p.metadata) : undefined;
   };
 
+  // Commits of one partition in the order they were asked for: the commit past a transaction
+  // marker (below) is started from an event handler and must not overtake a later one.
+  const commitChains = new Map<string, Promise<void>>();
+  const commit = (topic: string, partition: number, offset: string, metadata: string | null = null) => {
+    const key = `${topic}:${partition}`;
+    const next = (commitChains.get(key) ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => consumer.commitOffsets([{ topic, partition, offset, metadata }]));
+    commitChains.set(key, next);
+    return next;
+  };
+
   const toRecord = (role: Role, msg: KafkaMessage, topic: string, partition: number): SinkRecord => {
     const coordinates = { topic, partition, offset: msg.offset };
     if (role === 'raw') return rawRecord(msg.value, coordinates, resolve);
@@ -315,7 +327,8 @@ export async function startSink(options: SinkOptions): Promise<SinkStage> {
       return { rows: r.rows, partition: facts.partitionOf(r.slotStartS) };
     });
 
-    for (const span of planBatches(plan, batchRows, firstEnd)) {
+    const spans = planBatches(plan, batchRows, firstEnd);
+    for (const [i, span] of spans.entries()) {
       if (!payload.isRunning() || payload.isStale()) return;
       const slice = records.slice(span.start, span.end);
       const first = messages[span.start] as KafkaMessage;
@@ -324,13 +337,14 @@ export async function startSink(options: SinkOptions): Promise<SinkStage> {
       if (inserts.length > 0) {
         // Record where this batch ends before inserting it, so that whoever redoes it after a
         // crash cuts the very same batch (same rows, same deduplication token).
-        await consumer.commitOffsets([
-          { topic, partition, offset: first.offset, metadata: intentMetadata(last.offset) },
-        ]);
+        await commit(topic, partition, first.offset, intentMetadata(last.offset));
         for (const b of inserts) await insert(key, b, payload);
       }
-      await consumer.commitOffsets([{ topic, partition, offset: (BigInt(last.offset) + 1n).toString() }]);
-      payload.resolveOffset(last.offset);
+      // The last batch of a fetch also covers the transaction markers after its last message
+      // (features and DLQ are transactional): they take offsets but are never delivered.
+      const through = i === spans.length - 1 ? batch.lastOffset() : last.offset;
+      await commit(topic, partition, (BigInt(through) + 1n).toString());
+      payload.resolveOffset(through);
 
       // Committed: count.
       const nowNs = BigInt(Date.now()) * 1_000_000n;
@@ -390,6 +404,20 @@ export async function startSink(options: SinkOptions): Promise<SinkStage> {
     intentChecked.clear();
     log.info({ partitions: totals.partitions }, 'partitions assigned');
     options.onAssigned?.(totals.partitions);
+  });
+  // The features and DLQ topics are written in transactions: each ends with a marker that takes an
+  // offset but is never delivered. kafkajs moves past a fetch holding only markers (or aborted
+  // records) by itself but commits that only in autoCommit mode; without this the committed offset
+  // would stay one short of the end forever (a lag that never closes, a replay check never done).
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    if (payload.batchSize !== 0 || !roles.has(payload.topic)) return;
+    const offset = (BigInt(payload.lastOffset) + 1n).toString();
+    commit(payload.topic, payload.partition, offset).catch((err: unknown) =>
+      log.debug(
+        { err, topic: payload.topic, partition: payload.partition },
+        'commit past a transaction marker failed; the next one covers it',
+      ),
+    );
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');

@@ -32,12 +32,22 @@ export function tsvStringArray(values: readonly string[]): string {
   return `[${quoted.join(',')}]`;
 }
 
-/** A Float64 field; NaN and infinities in ClickHouse's spelling. */
+/** A Float64 field; NaN and infinities in ClickHouse's spelling, and -0 with its sign (String(-0) is '0'). */
 export function tsvFloat(value: number): string {
   if (Number.isNaN(value)) return 'nan';
   if (value === Number.POSITIVE_INFINITY) return 'inf';
   if (value === Number.NEGATIVE_INFINITY) return '-inf';
+  if (Object.is(value, -0)) return '-0';
   return String(value);
+}
+
+/**
+ * A DateTime field from seconds since the epoch, as ten digits with leading zeros: ClickHouse
+ * (18.16 and current) reads a bare number as a unix timestamp only from 5 digits on, so `0` or
+ * `1234` would fail the insert, and a failing insert is retried for ever.
+ */
+export function tsvDateTime(seconds: number): string {
+  return String(seconds).padStart(10, '0');
 }
 
 /**

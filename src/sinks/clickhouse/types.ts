@@ -21,6 +21,8 @@ export const SkipReason = {
   NoTelemetry: 'no_telemetry',
   /** The signature does not verify under a trusted key bound to the device. */
   Unverified: 'unverified',
+  /** Signed, but its slot start is beyond what a ClickHouse DateTime holds (after 2106). */
+  OutOfRange: 'out_of_range',
 } as const;
 export type SkipReason = (typeof SkipReason)[keyof typeof SkipReason];
 

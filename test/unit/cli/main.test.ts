@@ -20,7 +20,8 @@ describe('amoskys CLI', () => {
       expect(code, args.join(' ')).toBe(0);
       expect(stdout).toMatch(/^Usage: amoskys/);
     }
-  });
+    // Six CLI starts; each loads every command's modules (about 1 s on a busy 2-core machine).
+  }, 30_000);
 
   it('stops with exit code 2 and the failing path and value on invalid configuration', () => {
     const { code, stderr } = amoskys(['config', 'print'], { AMOSKYS_CLICKHOUSE_URL: 'ftp://nope' });

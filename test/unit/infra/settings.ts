@@ -29,11 +29,12 @@ export const stackOnly: ReadonlySet<string> = new Set<string>(
 );
 
 /**
- * Variables a deployment may leave unset: the native stack's, and authentication that a deployment
- * turns on only when its services require it.
+ * Variables a deployment may leave unset: the native stack's, and authentication and a private CA
+ * that a deployment turns on only when its services require them.
  */
 export const optionalInDeployments: ReadonlySet<string> = new Set<string>([
   ...stackOnly,
+  'AMOSKYS_KAFKA_CA_FILE',
   'AMOSKYS_KAFKA_SASL_MECHANISM',
   'AMOSKYS_KAFKA_SASL_USERNAME',
   'AMOSKYS_KAFKA_SASL_PASSWORD',

@@ -6,10 +6,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   generateSigningKey,
   TRUST_STORE_FORMAT,
-  TrustStoreWatcher,
   type TrustSnapshot,
   type TrustStoreDocument,
   type TrustStoreEntry,
+  TrustStoreWatcher,
   writeTrustStore,
 } from '../../../../src/core/crypto/index.ts';
 import { KeyFileError } from '../../../../src/core/errors/index.ts';
