@@ -1,6 +1,6 @@
 /**
  * The README's first command, end to end on the local stack: every device is polled on its
- * interval (simulated devices included), and the summary reconciles.
+ * interval (simulated devices included), everything reaches ClickHouse, and the summary reconciles.
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, inject, it } from 'vitest';
@@ -34,5 +34,13 @@ describe('amoskys demo', () => {
     // Each device gets a poll per slot of its interval; a 60 s default interval would give one.
     expect(summary.envelopesProduced as number).toBeGreaterThanOrEqual((devices + 1) * 3);
     expect(summary.missedSlots).toEqual({ down: 0, overload: 0, late: 0 });
+    // Read back from ClickHouse: every envelope of the run once, with every metric it carried.
+    const stored = summary.stored as Record<string, number>;
+    expect(stored.envelopes).toBe(summary.envelopesProduced);
+    expect(stored.distinctKeys).toBe(stored.envelopes);
+    expect(stored.featureRows).toBe(summary.envelopesProduced);
+    expect(stored.metricRows).toBe(stored.metricsInEnvelopes);
+    expect(stored.metricRows).toBeGreaterThan(stored.envelopes * 20);
+    expect(stored.bytesStored).toBe(summary.bytesProduced);
   }, 300_000);
 });
