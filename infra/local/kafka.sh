@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Apache Kafka 4.x in KRaft mode: one combined broker+controller on loopback, jars from Maven Central.
-# Usage: kafka.sh fetch|up|down|status|logs [-f]
+# Usage: kafka.sh fetch|up|down|status|logs [-f]|libs
+#   libs: fetch if needed, then print the folder of the Kafka jars (test/helpers/secure-kafka.ts
+#         starts a separate, secured broker from them).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -159,4 +161,9 @@ status() {
   return 1
 }
 
+if [[ "${1:-}" == libs ]]; then
+  fetch
+  printf '%s\n' "$KAFKA_HOME/libs"
+  exit 0
+fi
 component_main "$@"

@@ -35,7 +35,10 @@ describe('amoskys demo', () => {
     expect(summary.envelopesProduced as number).toBeGreaterThanOrEqual((devices + 1) * 3);
     expect(summary.missedSlots).toEqual({ down: 0, overload: 0, late: 0 });
     // Read back from ClickHouse: every envelope of the run once, with every metric it carried.
-    const stored = summary.stored as Record<string, number>;
+    const stored = summary.stored as Record<
+      'envelopes' | 'distinctKeys' | 'featureRows' | 'metricRows' | 'metricsInEnvelopes' | 'bytesStored',
+      number
+    >;
     expect(stored.envelopes).toBe(summary.envelopesProduced);
     expect(stored.distinctKeys).toBe(stored.envelopes);
     expect(stored.featureRows).toBe(summary.envelopesProduced);

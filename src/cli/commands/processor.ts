@@ -3,6 +3,7 @@ import { createKafka } from '../../core/kafka/index.ts';
 import { createMetricsRegistry, startMetricsServer } from '../../core/metrics/index.ts';
 import { createProcessorLogic, startProcessor } from '../../processors/telemetry/index.ts';
 import { contextFor } from '../context.ts';
+import { untilStopped } from '../lifecycle.ts';
 
 export function processorCommand(): Command {
   const processor = new Command('processor').description(
@@ -45,11 +46,7 @@ export function processorCommand(): Command {
           `[processor] in ${s.in} = accepted ${s.accepted} + rejected ${s.rejected} + duplicates ${s.duplicates}; partitions ${s.partitions.join(',')}\n`,
         );
       }, 10_000);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-        if (opts.duration !== undefined) setTimeout(resolve, opts.duration * 1000);
-      });
+      await untilStopped(opts.duration);
       clearInterval(progress);
       await stage.close();
       await logic.close();

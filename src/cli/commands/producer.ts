@@ -7,6 +7,7 @@ import { createKafka } from '../../core/kafka/index.ts';
 import { createMetricsRegistry, startMetricsServer } from '../../core/metrics/index.ts';
 import { buildInventory, type Device, loadInventory, startProducer } from '../../producers/snmp/index.ts';
 import { contextFor } from '../context.ts';
+import { untilStopped } from '../lifecycle.ts';
 
 /** The devices to poll: the inventory file, or the reference agent as `local-snmpd`. */
 export function producerDevices(config: Config, inventoryFile?: string): Device[] {
@@ -94,11 +95,7 @@ export function producerCommand(): Command {
         );
       }, 10_000);
 
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-        if (opts.duration !== undefined) setTimeout(resolve, opts.duration * 1000);
-      });
+      await untilStopped(opts.duration);
       clearInterval(progress);
       await stage.close();
       await server.close();

@@ -7,6 +7,7 @@ import { createKafka } from '../../core/kafka/index.ts';
 import { createMetricsRegistry, startMetricsServer } from '../../core/metrics/index.ts';
 import { startSink } from '../../sinks/clickhouse/index.ts';
 import { contextFor } from '../context.ts';
+import { untilStopped } from '../lifecycle.ts';
 
 /** `amoskys sink`: the ClickHouse sink stage. */
 export function sinkCommand(): Command {
@@ -74,11 +75,7 @@ export function sinkCommand(): Command {
             .join(', ')}${s.paused ? '; PAUSED: ClickHouse does not accept inserts' : ''}\n`,
         );
       }, 10_000);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-        if (opts.duration !== undefined) setTimeout(resolve, opts.duration * 1000);
-      });
+      await untilStopped(opts.duration);
       clearInterval(progress);
       await stage.close();
       trust.close();

@@ -8,6 +8,7 @@ export {
   type ServerVersion,
 } from './capabilities.ts';
 export { type ClickHouseOptions, createClickHouse } from './client.ts';
+export { type ClickHouseFailure, clickhouseFailure, describeClickHouseFailure } from './errors.ts';
 export {
   type AppliedMigration,
   checkMigrationList,

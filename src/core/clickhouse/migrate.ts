@@ -18,6 +18,7 @@ import {
   parseServerVersion,
   type SchemaVariant,
 } from './capabilities.ts';
+import { clickhouseFailure, describeClickHouseFailure } from './errors.ts';
 import { type Migration, type RenderedMigration, renderMigration } from './migration.ts';
 
 /** Name of the table that records applied migrations. */
@@ -129,10 +130,8 @@ export function planMigrations(
 
 /** A failed statement: retriable only when the server was not reached (no `Code: N` answer). */
 function wrap(err: unknown, message: string, context: Record<string, unknown>): ClickHouseSchemaError {
-  const text = err instanceof Error ? err.message : String(err);
-  const code = /Code: (\d+)/.exec(text)?.[1];
-  return new ClickHouseSchemaError(`${message}: ${text.split('\n')[0]}`, context, {
-    retriable: code === undefined,
+  return new ClickHouseSchemaError(`${message}: ${describeClickHouseFailure(err)}`, context, {
+    retriable: clickhouseFailure(err).code === undefined,
     cause: err,
   });
 }

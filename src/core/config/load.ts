@@ -87,7 +87,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       return {
         path: dotted,
         message: issue.message,
-        value: isSecretPath(dotted) && value !== undefined ? '***' : value,
+        value: shownValue(dotted, value),
         source: sources.get(dotted) ?? nearestSource(sources, dotted) ?? 'defaults',
       };
     });
@@ -106,6 +106,21 @@ export function redactConfig(config: Config): Tree {
     if (typeof value === 'string' && value.length > 0) setPath(copy, p, '***');
   }
   return copy;
+}
+
+/**
+ * What a configuration error shows of a value: `***` for a secret, and only the key names of an
+ * object. Objects appear when a key is not recognised (the issue is on the parent, up to the whole
+ * configuration) and their leaves may be secrets, misspelled ones included, which no secret path
+ * matches.
+ */
+function shownValue(dotted: string, value: unknown): unknown {
+  if (value === undefined) return undefined;
+  if (isSecretPath(dotted)) return '***';
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    return `an object with keys ${Object.keys(value).join(', ')}`;
+  }
+  return value;
 }
 
 function isSecretPath(dotted: string): boolean {
