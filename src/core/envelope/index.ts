@@ -7,6 +7,7 @@ export {
   type ToDevicePollResult,
   toDevicePoll,
 } from './codec.ts';
+export { type ContractResult, checkContract } from './contract.ts';
 export { type JsonValue, toJsonValue } from './json.ts';
 export { type EnvelopeSchema, envelopeSchema } from './schema.ts';
 export type {

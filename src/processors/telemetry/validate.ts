@@ -20,14 +20,13 @@ import {
   type Verifier,
 } from '../../core/crypto/index.ts';
 import {
+  checkContract,
   type DecodedEnvelope,
   decodeEnvelope,
-  ENVELOPE_VERSION,
   EnvelopeFailure,
   envelopeSchema,
   scanFields,
   splitSignature,
-  toDevicePoll,
   WireType,
 } from '../../core/envelope/index.ts';
 import { MAGIC_BYTE, UnframeFailure, unframe } from '../../core/registry/index.ts';
@@ -101,7 +100,6 @@ export type ValidateResult = AcceptedMessage | RejectedMessage;
 
 const defaultVerifier = createNodeVerifier();
 const nsPerMs = 1_000_000n;
-const uint32Max = 0xffff_ffffn;
 /** Strings from the message are cut to this many characters in `detail`. */
 const maxQuotedChars = 64;
 /** `detail` is cut to this many characters. */
@@ -405,31 +403,9 @@ function validateEnvelope(
   // Values.
   if (deferred !== undefined) return reject(RejectReason.InvalidValues, deferred);
   const env = envelope as DecodedEnvelope;
-  const problem = valueProblem(env);
-  if (problem !== undefined) return reject(RejectReason.InvalidValues, problem);
-  const polled = toDevicePoll(env);
-  if (!polled.ok) return reject(RejectReason.InvalidValues, polled.detail);
-  const { poll } = polled;
-  // Above 2^32-1 the feature row's uint32 interval_s cannot hold it: flattening would throw.
-  if (!Number.isSafeInteger(poll.intervalS) || poll.intervalS < 1 || poll.intervalS > 0xffff_ffff) {
-    return reject(RejectReason.InvalidValues, `interval ${poll.intervalS} s in the idempotency key`);
-  }
-  // Decoded as a number, exact below 2^53 only; the feature row refuses an inexact one.
-  if (!Number.isSafeInteger(poll.status.bytesCollected)) {
-    return reject(
-      RejectReason.InvalidValues,
-      `bytes_collected ${poll.status.bytesCollected} is not below 2^53`,
-    );
-  }
-  // The key names the slot; the payload must describe that slot, or two different polls could
-  // share a key (and deduplication would drop one).
-  const expectedSlotStartNs = poll.slot * BigInt(poll.intervalS) * 1_000_000_000n;
-  if (poll.slotStartNs !== expectedSlotStartNs) {
-    return reject(
-      RejectReason.InvalidValues,
-      `slot start ${poll.slotStartNs} ns is not slot ${poll.slot} × ${poll.intervalS} s of the idempotency key`,
-    );
-  }
+  const checked = checkContract(env);
+  if (!checked.ok) return reject(RejectReason.InvalidValues, checked.detail);
+  const { poll } = checked;
   return {
     ok: true,
     idempotencyKey: env.header.idempotencyKey,
@@ -441,27 +417,6 @@ function validateEnvelope(
     poll,
     metricsCount: poll.metrics.length,
   };
-}
-
-/** Values the contract forbids that decoding lets through; undefined when there are none. */
-function valueProblem(env: DecodedEnvelope): string | undefined {
-  if (env.header.envelopeVersion !== ENVELOPE_VERSION) {
-    return `envelope_version ${env.header.envelopeVersion}; this processor reads ${ENVELOPE_VERSION}`;
-  }
-  const t = env.telemetry;
-  if (t === undefined) return 'no device_telemetry payload';
-  if (t.deviceId === '') return 'empty device_id';
-  for (const [i, m] of t.metrics.entries()) {
-    if (m.name === '') return `metric ${i} has an empty name`;
-    const v = m.value;
-    if (v.kind === 'numeric' && !Number.isFinite(v.value)) {
-      return `metric ${quote(m.name)} has the non-finite value ${v.value}`;
-    }
-    if (v.kind === 'counter' && v.bits === 32 && v.value > uint32Max) {
-      return `metric ${quote(m.name)}: 32-bit counter holds ${v.value}, above 2^32-1`;
-    }
-  }
-  return undefined;
 }
 
 /** Where a rejected message was read from. */

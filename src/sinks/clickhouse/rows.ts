@@ -7,6 +7,7 @@
 import type { TrustSnapshot } from '../../core/crypto/index.ts';
 import { trustedKey } from '../../core/crypto/index.ts';
 import {
+  checkContract,
   type DecodedEnvelope,
   type DecodedMetric,
   decodeEnvelope,
@@ -150,6 +151,8 @@ export function rawRecord(
   const deviceId = telemetry.deviceId;
   const verified = verifyEnvelopeBytes(framed.payload, (keyId) => resolve(keyId, deviceId));
   if (!verified.ok) return skip(SkipReason.Unverified, verified.detail);
+  const checked = checkContract(decoded.envelope);
+  if (!checked.ok) return skip(SkipReason.InvalidValues, checked.detail);
   const slotStartS = Number(telemetry.timestampNs / nsPerS);
   // A DateTime holds 1970..2106; an insert of anything else fails, and would be retried for ever.
   // The processor dead-letters such an envelope (stale or future), so skipping it loses nothing.

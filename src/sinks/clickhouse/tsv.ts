@@ -52,8 +52,7 @@ export function tsvDateTime(seconds: number): string {
 
 /**
  * Accumulates rows of one table as TabSeparated bytes. Text is gathered in a string and turned
- * into bytes only when a binary field comes or at the end, so a table without binary columns is
- * encoded with one UTF-8 conversion.
+ * into bytes when a binary field comes, every 64 Ki characters, and at the end.
  */
 export class TsvWriter {
   private readonly parts: Buffer[] = [];
@@ -72,6 +71,10 @@ export class TsvWriter {
       this.text += i === fields.length - 1 ? '\n' : '\t';
     }
     this.rowCount++;
+    // A string built by many `+=` is a rope of small pieces: for a batch of 100,000 metric rows
+    // it took about five times the memory of the bytes it encodes and made the encoding 2.4x
+    // slower (bench/sink). Turned into bytes every 64 Ki characters, it stays small.
+    if (this.text.length > 65_536) this.flushText();
   }
 
   /** Rows appended so far. */

@@ -21,6 +21,8 @@ export const SkipReason = {
   NoTelemetry: 'no_telemetry',
   /** The signature does not verify under a trusted key bound to the device. */
   Unverified: 'unverified',
+  /** Signed, but breaks the envelope contract (checkContract): the processor's `invalid_values`. */
+  InvalidValues: 'invalid_values',
   /** Signed, but its slot start is beyond what a ClickHouse DateTime holds (after 2106). */
   OutOfRange: 'out_of_range',
 } as const;
