@@ -23,30 +23,57 @@ export interface BatchSpan {
 }
 
 /**
- * Cuts `items` into batches: a batch ends before a message that would take it over `maxRows`
- * rows or into another partition, and the first batch ends after index `firstEnd` when given
- * (the end recorded by a previous instance). A single message larger than `maxRows` forms a batch
- * of its own.
+ * Cuts a stream of messages into batches, one message at a time, so that a caller decodes and
+ * holds only the batch it is filling: a batch ends before a message that would take it over
+ * `maxRows` rows or into another partition, and the first batch ends after index `firstEnd` when
+ * given (the end recorded by a previous instance). A single message larger than `maxRows` forms a
+ * batch of its own.
  */
+export class BatchCutter {
+  readonly #maxRows: number;
+  readonly #firstEnd: number | undefined;
+  #index = 0;
+  #batches = 0;
+  #rows = 0;
+  #size = 0;
+  #partition: string | undefined;
+
+  constructor(maxRows: number, firstEnd?: number) {
+    this.#maxRows = maxRows;
+    this.#firstEnd = firstEnd;
+  }
+
+  /** Takes the next message; true when the batch so far must be closed before it. */
+  next(item: Plannable): boolean {
+    const forced = this.#batches === 0 && this.#firstEnd !== undefined && this.#index === this.#firstEnd + 1;
+    const otherPartition =
+      item.partition !== undefined && this.#partition !== undefined && item.partition !== this.#partition;
+    const cut = this.#size > 0 && (forced || otherPartition || this.#rows + item.rows > this.#maxRows);
+    if (cut) {
+      this.#batches++;
+      this.#rows = 0;
+      this.#size = 0;
+      this.#partition = undefined;
+    }
+    this.#rows += item.rows;
+    this.#size++;
+    this.#partition ??= item.partition;
+    this.#index++;
+    return cut;
+  }
+}
+
+/** All batches of `items` at once (see {@link BatchCutter}). */
 export function planBatches(items: readonly Plannable[], maxRows: number, firstEnd?: number): BatchSpan[] {
+  const cutter = new BatchCutter(maxRows, firstEnd);
   const spans: BatchSpan[] = [];
   let start = 0;
-  let rows = 0;
-  let partition: string | undefined;
-  for (let i = 0; i < items.length; i++) {
-    const item = items[i] as Plannable;
-    const forced = spans.length === 0 && firstEnd !== undefined && i === firstEnd + 1;
-    const otherPartition =
-      item.partition !== undefined && partition !== undefined && item.partition !== partition;
-    if (i > start && (forced || otherPartition || rows + item.rows > maxRows)) {
+  items.forEach((item, i) => {
+    if (cutter.next(item)) {
       spans.push({ start, end: i });
       start = i;
-      rows = 0;
-      partition = undefined;
     }
-    rows += item.rows;
-    partition ??= item.partition;
-  }
+  });
   if (start < items.length) spans.push({ start, end: items.length });
   return spans;
 }

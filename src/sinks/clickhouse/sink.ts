@@ -28,11 +28,11 @@ import type { Config } from '../../core/config/index.ts';
 import type { TrustSnapshot } from '../../core/crypto/index.ts';
 import type { Logger } from '../../core/logging/index.ts';
 import {
+  BatchCutter,
   intentMetadata,
   monthPartitioner,
   type Plannable,
   parseIntentMetadata,
-  planBatches,
 } from './batch.ts';
 import {
   type DlqRecord,
@@ -286,6 +286,50 @@ export async function startSink(options: SinkOptions): Promise<SinkStage> {
     return out;
   };
 
+  /** Counts a committed batch. */
+  const count = (
+    role: Role,
+    slice: readonly SinkRecord[],
+    inserts: readonly InsertBatch[],
+    topic: string,
+    partition: number,
+  ) => {
+    const nowNs = BigInt(Date.now()) * 1_000_000n;
+    totals.messages[role] += slice.length;
+    totals.inserts += inserts.length;
+    for (const b of inserts) {
+      totals.rows[b.table as SinkTable] += b.rows;
+      m.rows.inc({ table: b.table }, b.rows);
+    }
+    let skipped = 0;
+    for (const r of slice) {
+      if (r.kind === 'skip') {
+        skipped++;
+        totals.skipped[r.reason] = (totals.skipped[r.reason] ?? 0) + 1;
+      } else if (r.kind === 'raw') {
+        m.age.observe(Number(nowNs - r.envelope.header.tsNs) / 1e9);
+      }
+    }
+    if (skipped > 0) {
+      const example = slice.find((r): r is Skip => r.kind === 'skip');
+      log.warn(
+        {
+          topic,
+          partition,
+          skipped,
+          example: example && {
+            offset: example.coordinates.offset,
+            reason: example.reason,
+            detail: example.detail,
+          },
+        },
+        'raw messages without rows (not verified or outside the contract; the processor dead-letters them)',
+      );
+    }
+    m.messages.inc({ topic: role, result: 'stored' }, slice.length - skipped);
+    if (skipped > 0) m.messages.inc({ topic: role, result: 'skipped' }, skipped);
+  };
+
   const handleBatch = async (payload: EachBatchPayload): Promise<void> => {
     const { batch } = payload;
     const { topic, partition } = batch;
@@ -320,19 +364,13 @@ export async function startSink(options: SinkOptions): Promise<SinkStage> {
       }
     }
 
-    const records = messages.map((msg) => toRecord(role, msg, topic, partition));
-    const plan: Plannable[] = records.map((r) => {
-      if (r.kind === 'skip') return { rows: 0 };
-      if (r.kind === 'dlq') return { rows: 1 };
-      return { rows: r.rows, partition: facts.partitionOf(r.slotStartS) };
-    });
-
-    const spans = planBatches(plan, batchRows, firstEnd);
-    for (const [i, span] of spans.entries()) {
-      if (!payload.isRunning() || payload.isStale()) return;
-      const slice = records.slice(span.start, span.end);
-      const first = messages[span.start] as KafkaMessage;
-      const last = messages[span.end - 1] as KafkaMessage;
+    // Decode one batch at a time: memory follows sink.batchRows, not the size of a fetch.
+    const flush = async (
+      slice: readonly SinkRecord[],
+      first: KafkaMessage,
+      last: KafkaMessage,
+      final: boolean,
+    ) => {
       const inserts = encode(role, slice, `${topic}/${partition}/${first.offset}-${last.offset}`);
       if (inserts.length > 0) {
         // Record where this batch ends before inserting it, so that whoever redoes it after a
@@ -342,46 +380,39 @@ export async function startSink(options: SinkOptions): Promise<SinkStage> {
       }
       // The last batch of a fetch also covers the transaction markers after its last message
       // (features and DLQ are transactional): they take offsets but are never delivered.
-      const through = i === spans.length - 1 ? batch.lastOffset() : last.offset;
+      const through = final ? batch.lastOffset() : last.offset;
       await commit(topic, partition, (BigInt(through) + 1n).toString());
       payload.resolveOffset(through);
-
-      // Committed: count.
-      const nowNs = BigInt(Date.now()) * 1_000_000n;
-      totals.messages[role] += slice.length;
-      totals.inserts += inserts.length;
-      for (const b of inserts) {
-        totals.rows[b.table as SinkTable] += b.rows;
-        m.rows.inc({ table: b.table }, b.rows);
-      }
-      let skipped = 0;
-      for (const r of slice) {
-        if (r.kind === 'skip') {
-          skipped++;
-          totals.skipped[r.reason] = (totals.skipped[r.reason] ?? 0) + 1;
-        } else if (r.kind === 'raw') {
-          m.age.observe(Number(nowNs - r.envelope.header.tsNs) / 1e9);
-        }
-      }
-      if (skipped > 0) {
-        const example = slice.find((r): r is Skip => r.kind === 'skip');
-        log.warn(
-          {
-            topic,
-            partition,
-            skipped,
-            example: example && {
-              offset: example.coordinates.offset,
-              reason: example.reason,
-              detail: example.detail,
-            },
-          },
-          'raw messages without rows (not verifiable here; the processor dead-letters them)',
-        );
-      }
-      m.messages.inc({ topic: role, result: 'stored' }, slice.length - skipped);
-      if (skipped > 0) m.messages.inc({ topic: role, result: 'skipped' }, skipped);
+      count(role, slice, inserts, topic, partition);
       await payload.heartbeat();
+    };
+
+    const cutter = new BatchCutter(batchRows, firstEnd);
+    let slice: SinkRecord[] = [];
+    let firstIndex = 0;
+    for (const [i, msg] of messages.entries()) {
+      const record = toRecord(role, msg, topic, partition);
+      const plan: Plannable =
+        record.kind === 'skip'
+          ? { rows: 0 }
+          : record.kind === 'dlq'
+            ? { rows: 1 }
+            : { rows: record.rows, partition: facts.partitionOf(record.slotStartS) };
+      if (cutter.next(plan)) {
+        if (!payload.isRunning() || payload.isStale()) return;
+        await flush(slice, messages[firstIndex] as KafkaMessage, messages[i - 1] as KafkaMessage, false);
+        slice = [];
+        firstIndex = i;
+      }
+      slice.push(record);
+    }
+    if (slice.length > 0 && payload.isRunning() && !payload.isStale()) {
+      await flush(
+        slice,
+        messages[firstIndex] as KafkaMessage,
+        messages[messages.length - 1] as KafkaMessage,
+        true,
+      );
     }
     m.lag.set({ topic: role, partition: String(partition) }, Number(batch.offsetLag()));
   };
