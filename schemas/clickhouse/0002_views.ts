@@ -15,11 +15,15 @@ import type { Migration } from '../../src/core/clickhouse/migration.ts';
 export const migration: Migration = {
   version: 2,
   name: 'views',
-  render({ database: db }) {
+  render({ database: db, capabilities }) {
+    // `*` leaves ALIAS columns out, so on modern servers the DateTime64 aliases of migration 1
+    // are named, or the views analysts are told to query would lack them. Modern only: the
+    // legacy rendering, applied and checksummed on 18.16, must not change.
+    const alias = (name: string) => (capabilities.modern ? `, ${name}` : '');
     return [
-      `CREATE VIEW IF NOT EXISTS ${db}.v_raw_envelopes AS SELECT * FROM ${db}.raw_envelopes FINAL`,
-      `CREATE VIEW IF NOT EXISTS ${db}.v_metrics AS SELECT * FROM ${db}.metrics FINAL`,
-      `CREATE VIEW IF NOT EXISTS ${db}.v_features AS SELECT * FROM ${db}.features FINAL`,
+      `CREATE VIEW IF NOT EXISTS ${db}.v_raw_envelopes AS SELECT *${alias('slot_start_time')} FROM ${db}.raw_envelopes FINAL`,
+      `CREATE VIEW IF NOT EXISTS ${db}.v_metrics AS SELECT *${alias('observed_at')} FROM ${db}.metrics FINAL`,
+      `CREATE VIEW IF NOT EXISTS ${db}.v_features AS SELECT *${alias('slot_start_time')} FROM ${db}.features FINAL`,
       `CREATE VIEW IF NOT EXISTS ${db}.v_dlq AS SELECT * FROM ${db}.dlq FINAL`,
       // Latest by observation time; ties (two copies observed at the same ns) by the later copy.
       `CREATE VIEW IF NOT EXISTS ${db}.v_metrics_latest AS

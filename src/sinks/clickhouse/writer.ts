@@ -39,7 +39,11 @@ export function createWriter(options: WriterOptions): Writer {
       columns: [...batch.columns] as [string, ...string[]],
       format: 'TabSeparated',
       values: Readable.from([batch.body], { objectMode: false }),
-      ...(deduplicationTokens ? { clickhouse_settings: { insert_deduplication_token: batch.token } } : {}),
+      // Current servers: the token, and a synchronous insert (async inserts are the default from
+      // 26.2, and an acknowledged async insert is not yet stored: committing after it could lose it).
+      ...(deduplicationTokens
+        ? { clickhouse_settings: { insert_deduplication_token: batch.token, async_insert: 0 } }
+        : {}),
     });
   };
 }

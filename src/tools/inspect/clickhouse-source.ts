@@ -315,6 +315,20 @@ export function inspectRows(q: TableQuery, rows: readonly Row[], ctx: DecodeCont
 }
 
 /**
+ * JSON.parse reviver that keeps integers beyond 2^53 exact, as their decimal text: ClickHouse 18.16
+ * quotes UInt64 in JSON output, current releases (25.8+) write them as bare numbers, which
+ * JSON.parse would round (nanosecond times, offsets, 64-bit counters).
+ */
+function exactIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
+  return typeof value === 'number' &&
+    !Number.isSafeInteger(value) &&
+    context?.source !== undefined &&
+    /^-?\d+$/.test(context.source)
+    ? context.source
+    : value;
+}
+
+/**
  * Runs a table query and inspects the rows.
  * @throws InputError when the table does not exist (the database was not migrated)
  */
@@ -326,7 +340,11 @@ export async function readTable(
   const query = buildTableQuery(q);
   let rows: Row[];
   try {
-    rows = await (await client.query({ query, format: 'JSONEachRow' })).json<Row>();
+    const text = await (await client.query({ query, format: 'JSONEachRow' })).text();
+    rows = text
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line, exactIntegers) as Row);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (/doesn't exist|does not exist|UNKNOWN_TABLE|UNKNOWN_DATABASE/i.test(message)) {
