@@ -12,20 +12,9 @@ import { describe, expect, inject, it } from 'vitest';
 import { repoRoot } from '../../src/core/config/index.ts';
 import { decodeEnvelope } from '../../src/core/envelope/index.ts';
 import { unframe } from '../../src/core/registry/index.ts';
+import { prng } from '../../src/producers/snmp/index.ts';
 import { spawnSink, startTestPipeline } from '../helpers/stored-pipeline.ts';
 import { waitFor } from '../helpers/wait.ts';
-
-/** Mulberry32: kill points are random but repeatable from the seed printed with every step. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const exited = (child: ChildProcess) =>
   child.exitCode !== null || child.signalCode !== null

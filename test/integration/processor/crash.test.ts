@@ -18,22 +18,11 @@ import { BatchProducer, createKafka } from '../../../src/core/kafka/index.ts';
 import { createLogger } from '../../../src/core/logging/index.ts';
 import { frame, unframe } from '../../../src/core/registry/index.ts';
 import type { DevicePoll } from '../../../src/core/telemetry/index.ts';
+import { prng } from '../../../src/producers/snmp/index.ts';
 import { testConfig } from '../../helpers/config.ts';
 import { waitForMessages } from '../../helpers/kafka.ts';
 import { testPipeline } from '../../helpers/pipeline.ts';
 import { waitFor } from '../../helpers/wait.ts';
-
-/** Mulberry32: the kill points are random but repeatable from the seed printed on failure. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const devices = Array.from({ length: 12 }, (_, i) => `crash-dev-${i}`);
 const intervalS = 60;
