@@ -1,14 +1,18 @@
 /**
  * A password-protected ClickHouse user for one test, with a random password. Current servers get
- * `CREATE USER ... IDENTIFIED WITH sha256_password` and all rights on the given databases (default:
- * the run's); ClickHouse 18.16 (no RBAC) gets a file in the local server's `users.d/` (a user of the
- * default profile, every database), which the server re-reads within seconds.
+ * `CREATE USER ... IDENTIFIED WITH sha256_password` and grants on the given databases (default:
+ * the run's); ClickHouse 18.16 (no RBAC) gets a file in the local server's `users.d/`, which the
+ * server re-reads within seconds. `kind` picks the rights: `admin` (everything), or the
+ * least-privilege `sink` and `analyst` users of docs/analysts.md (18.16: the profiles and
+ * `allow_databases` of infra/local/clickhouse/users.d/amoskys-users.xml.example; current servers:
+ * the grants of the `<db>_sink` / `<db>_analyst` roles of migration 3).
  * The user is removed when the test finishes.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TestContext } from 'vitest';
+import { SINK_TABLES } from '../../schemas/clickhouse/0003_access.ts';
 import { capabilitiesFor, createClickHouse, parseServerVersion } from '../../src/core/clickhouse/index.ts';
 import type { Config } from '../../src/core/config/index.ts';
 import { waitFor } from './wait.ts';
@@ -27,8 +31,9 @@ export interface ClickHouseTestUser {
 export async function clickhouseTestUser(
   ctx: TestContext,
   base: Config,
-  options: { databases?: readonly string[] } = {},
+  options: { databases?: readonly string[]; kind?: 'admin' | 'sink' | 'analyst' } = {},
 ): Promise<ClickHouseTestUser | undefined> {
+  const kind = options.kind ?? 'admin';
   const username = `amoskys_test_${randomBytes(4).toString('hex')}`;
   const password = `ch-${randomBytes(18).toString('base64url')}`;
   const config: Config = { ...base, clickhouse: { ...base.clickhouse, username, password } };
@@ -46,21 +51,35 @@ export async function clickhouseTestUser(
       await admin.command({ query: `DROP USER IF EXISTS ${username}` });
     });
     for (const database of options.databases ?? [base.clickhouse.database]) {
-      await admin.command({ query: `GRANT ALL ON ${database}.* TO ${username}` });
+      const grants =
+        kind === 'admin'
+          ? [`GRANT ALL ON ${database}.* TO ${username}`]
+          : kind === 'analyst'
+            ? [`GRANT SELECT ON ${database}.* TO ${username}`]
+            : SINK_TABLES.map((t) => `GRANT INSERT, SELECT ON ${database}.${t} TO ${username}`);
+      for (const query of grants) await admin.command({ query });
     }
   } else {
     const usersDir = path.join(base.stateDir, 'clickhouse', 'users.d');
     if (!existsSync(usersDir)) return undefined;
     const file = path.join(usersDir, `${username}.xml`);
     const hash = createHash('sha256').update(password).digest('hex');
+    // The profiles of the users.d example, under this user's own name.
+    const settings =
+      kind === 'analyst' ? '<readonly>1</readonly>' : '<readonly>0</readonly><allow_ddl>0</allow_ddl>';
+    const profile = kind === 'admin' ? '' : `<profiles><${username}>${settings}</${username}></profiles>`;
+    const databases =
+      kind === 'admin'
+        ? ''
+        : `\n  <allow_databases>${(options.databases ?? [base.clickhouse.database]).map((d) => `<database>${d}</database>`).join('')}</allow_databases>`;
     writeFileSync(
       file,
       `<?xml version="1.0"?>
 <!-- Written by an AMOSKYS test (test/helpers/clickhouse-user.ts) and removed when it finishes. -->
-<yandex><users><${username}>
+<yandex>${profile}<users><${username}>
   <password_sha256_hex>${hash}</password_sha256_hex>
   <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
-  <profile>default</profile><quota>default</quota>
+  <profile>${kind === 'admin' ? 'default' : username}</profile><quota>default</quota>${databases}
 </${username}></users></yandex>
 `,
       { mode: 0o600 },
