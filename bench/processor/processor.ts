@@ -26,26 +26,16 @@
  * and consumer group are deleted at the end. About 40 s. Two cores shared with the Kafka broker
  * (and whatever else runs): absolute rates move from run to run, hence the CPU notes.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Registry } from 'prom-client';
 import type { Config } from '../../src/core/config/index.ts';
 import { loadConfig } from '../../src/core/config/index.ts';
-import {
-  generateSigningKey,
-  signerFor,
-  TRUST_STORE_FORMAT,
-  writeTrustStore,
-} from '../../src/core/crypto/index.ts';
-import { buildSignedEnvelope, envelopeSchema } from '../../src/core/envelope/index.ts';
-import { BatchProducer, createKafka } from '../../src/core/kafka/index.ts';
+import { writeTrustStore } from '../../src/core/crypto/index.ts';
+import { createKafka } from '../../src/core/kafka/index.ts';
 import { createLogger } from '../../src/core/logging/index.ts';
 import { createMetricsRegistry } from '../../src/core/metrics/index.ts';
-import { frame } from '../../src/core/registry/index.ts';
-import { stackStatus } from '../../src/core/stack/index.ts';
-import type { DevicePoll, Metric } from '../../src/core/telemetry/index.ts';
 import { resolveTopics } from '../../src/core/topics/index.ts';
 import {
   type Accepted,
@@ -54,15 +44,21 @@ import {
   startProcessor,
 } from '../../src/processors/telemetry/index.ts';
 import { createPipeline } from '../../test/helpers/pipeline.ts';
-import { advance, recordedMetrics } from '../../test/unit/processors/telemetry/polls.ts';
-import { type BenchRow, printTable, row, run, saveResults } from '../lib.ts';
+import { framed, signedEnvelopes } from '../envelopes.ts';
+import {
+  intArg as arg,
+  type BenchRow,
+  logLevelArg,
+  machineBusyS,
+  printTable,
+  procCpuS,
+  produceAll,
+  requireStack,
+  row,
+  run,
+  saveResults,
+} from '../lib.ts';
 
-const arg = (name: string, fallback: number): number => {
-  const at = process.argv.indexOf(name);
-  const value = at > 0 ? Number(process.argv[at + 1]) : fallback;
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
-  return value;
-};
 const envelopeCount = arg('--envelopes', 20_000);
 /** Worker threads of the stage; validation alone is measured with 1 .. this many. */
 const workers = arg('--workers', availableParallelism());
@@ -74,9 +70,8 @@ const stageOptions = {
   ...(concurrencyArg === undefined ? {} : { partitionsConsumedConcurrently: concurrencyArg }),
 };
 const allRows = process.argv.includes('--all-rows');
-const logLevelAt = process.argv.indexOf('--log-level');
 /** The stage's logs (JSON on stderr); silent by default. */
-const logLevel = logLevelAt > 0 ? (process.argv[logLevelAt + 1] ?? 'silent') : 'silent';
+const logLevel = logLevelArg();
 /** The stage made no progress for this long: it is stuck, not slow. */
 const stallMs = 30_000;
 const deviceCount = 50;
@@ -84,7 +79,6 @@ const deviceCount = 50;
 const chunkMessages = 500;
 /** The processor's default partitionsConsumedConcurrently: chunks validated at once. */
 const partitionsInFlight = 6;
-const intervalS = 60;
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 const { config: base } = loadConfig();
@@ -98,31 +92,7 @@ const results: Record<string, unknown> = {
 };
 
 // ------------------------------------------------------------------------------------------
-// CPU accounting (Linux /proc for the broker; clock ticks of 10 ms)
-
-function procCpuS(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat
-      .slice(stat.lastIndexOf(')') + 2)
-      .split(' ')
-      .map(Number);
-    return ((f[11] ?? 0) + (f[12] ?? 0)) / 100;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Busy CPU seconds of the whole machine, all cores: /proc/stat minus idle and iowait. */
-function machineBusyS(): number | undefined {
-  try {
-    const ticks = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1, 9);
-    const total = ticks.reduce((sum, t) => sum + Number(t), 0);
-    return (total - Number(ticks[3]) - Number(ticks[4])) / 100;
-  } catch {
-    return undefined;
-  }
-}
+// CPU accounting (lib.ts: Linux /proc)
 
 /** CPU seconds used while `fn` ran: the whole process, its main thread, the Kafka broker, the rest. */
 interface CpuUse {
@@ -185,15 +155,8 @@ const reference = 'openssl speed verify (1 core)';
 // ------------------------------------------------------------------------------------------
 // Private topics, subjects, group (test/helpers/pipeline.ts) and trust store
 
-const stack = await stackStatus(base, ['kafka', 'registry']);
-const down = stack.filter((s) => !s.healthy);
-if (down.length > 0) {
-  throw new Error(`the stack is not up (${down.map((s) => s.name).join(', ')}): run \`amoskys stack up\``);
-}
-const brokerPid =
-  Number(/pid (\d+)/.exec(stack.find((s) => s.name === 'kafka')?.detail ?? '')?.[1]) || undefined;
+const brokerPid = (await requireStack(base, ['kafka', 'registry'])).kafka;
 
-const id = randomBytes(4).toString('hex');
 const trustDir = mkdtempSync(path.join(tmpdir(), 'amoskys-bench-trust-'));
 const pipeline = await createPipeline(base, 'bench');
 const config: Config = {
@@ -274,71 +237,17 @@ try {
   // ----------------------------------------------------------------------------------------
   // Envelopes
 
-  const deviceIds = Array.from(
-    { length: deviceCount },
-    (_, i) => `bench-router-${String(i).padStart(3, '0')}`,
-  );
-  const key = generateSigningKey({ keyId: `bench-${id}`, devices: deviceIds });
-  writeTrustStore(config.processor.trustStore, {
-    format: TRUST_STORE_FORMAT,
-    keys: [
-      {
-        keyId: key.keyId,
-        publicKey: Buffer.from(key.publicKey).toString('base64'),
-        devices: deviceIds,
-        notBefore: new Date(Date.now() - 86_400_000).toISOString(),
-      },
-    ],
-  });
-  const signer = signerFor(key);
   // The default profile's 29 metric definitions, one value each (the first row of each table);
   // with --all-rows, every row the recorded walk has (71 values, as a real poll of that snmpd).
-  const names = new Set<string>();
-  const baseMetrics: Metric[] = (await recordedMetrics()).filter(
-    (m) => allRows || (!names.has(m.name) && names.add(m.name)),
-  );
-  const slots = Math.ceil(envelopeCount / deviceCount);
-  const firstSlot = (BigInt(Date.now()) * 1_000_000n) / (BigInt(intervalS) * 1_000_000_000n) - BigInt(slots);
-  log(`building and signing ${envelopeCount} envelopes (${deviceCount} devices × ${slots} slots)`);
-  const envelopes: { key: string; value: Buffer }[] = [];
-  const advanced = new Map<number, Metric[]>();
-  for (let i = 0; i < envelopeCount; i++) {
-    const s = Math.floor(i / deviceCount);
-    const deviceId = deviceIds[i % deviceCount] as string;
-    let metrics = advanced.get(s);
-    if (metrics === undefined) {
-      // Counters grow at 1,000/s (mod 2^bits), sysUpTime with the slots: every sample gives rates.
-      metrics = advance(baseMetrics, s * intervalS, () => 1_000);
-      advanced.clear();
-      advanced.set(s, metrics);
-    }
-    const slot = firstSlot + BigInt(s);
-    const slotStartNs = slot * BigInt(intervalS) * 1_000_000_000n;
-    const poll: DevicePoll = {
-      deviceId,
-      protocol: 'snmp',
-      intervalS,
-      slot,
-      slotStartNs,
-      observedAtNs: slotStartNs + 2_300_000_000n,
-      metrics,
-      status: {
-        state: 'ok',
-        reason: '',
-        durationMs: 12.5,
-        varbindsRequested: 103,
-        varbindsReceived: 103,
-        bytesCollected: 2412,
-      },
-    };
-    const envelope = buildSignedEnvelope(poll, signer, BigInt(Date.now()) * 1_000_000n);
-    const framed = frame(rawSchemaId, envelopeSchema.messageIndexes, envelope);
-    envelopes.push({ key: deviceId, value: Buffer.from(framed.buffer, framed.byteOffset, framed.length) });
-  }
+  log(`building and signing ${envelopeCount} envelopes (${deviceCount} devices)`);
+  const built = await signedEnvelopes({ count: envelopeCount, devices: deviceCount, allRows });
+  writeTrustStore(config.processor.trustStore, built.trustStore);
+  const envelopes = framed(built.envelopes, rawSchemaId);
+  built.envelopes.length = 0;
   const values = envelopes.map((e) => e.value);
   const meanBytes = values.reduce((sum, v) => sum + v.length, 0) / values.length;
   results.envelopeBytes = meanBytes;
-  results.metricsPerEnvelope = baseMetrics.length;
+  results.metricsPerEnvelope = built.metricsPerEnvelope;
 
   // ----------------------------------------------------------------------------------------
   // 2. Validation alone
@@ -409,10 +318,7 @@ try {
   log(
     `producing ${envelopeCount} envelopes to ${config.topics.raw} (${rawPartitions} partitions, not timed)`,
   );
-  const producer = new BatchProducer(kafka, createLogger({ level: 'silent' }));
-  await producer.start();
-  await Promise.all(envelopes.map((e) => producer.send({ topic: config.topics.raw, ...e })));
-  await producer.close();
+  await produceAll(config, config.topics.raw, envelopes);
   // Not needed any more: the stage should not pay for scanning them in its garbage collections.
   envelopes.length = 0;
   values.length = 0;

@@ -60,7 +60,7 @@ import {
   startSimulator,
   walkColumns,
 } from '../../src/producers/snmp/index.ts';
-import { type BenchRow, printTable, rate, row, run, saveResults } from '../lib.ts';
+import { type BenchRow, machineBusyS, printTable, rate, row, run, saveResults } from '../lib.ts';
 
 const arg = (name: string, fallback: number): number => {
   const at = process.argv.indexOf(name);
@@ -151,17 +151,6 @@ const usPer = (cpuS: number | undefined, n: number) => {
   const us = (cpuS * 1e6) / n;
   return `${us < 10 ? us.toFixed(1) : Math.round(us)} µs`;
 };
-
-/** Busy CPU seconds of the whole machine, all cores: /proc/stat minus idle and iowait. */
-function machineBusyS(): number | undefined {
-  try {
-    const ticks = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1, 9);
-    const total = ticks.reduce((sum, t) => sum + Number(t), 0);
-    return (total - Number(ticks[3]) - Number(ticks[4])) / 100;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Process ids of the local stack's snmpd and Kafka broker, for their CPU use. */
 const stackPids = await stackStatus(config, ['snmpd', 'kafka'])

@@ -32,7 +32,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -41,20 +41,10 @@ import { migrations } from '../../schemas/clickhouse/index.ts';
 import { createClickHouse, migrate } from '../../src/core/clickhouse/index.ts';
 import type { Config } from '../../src/core/config/index.ts';
 import { loadConfig } from '../../src/core/config/index.ts';
-import {
-  generateSigningKey,
-  signerFor,
-  TRUST_STORE_FORMAT,
-  type TrustStoreDocument,
-  toTrustSnapshot,
-} from '../../src/core/crypto/index.ts';
-import { buildSignedEnvelope, envelopeSchema } from '../../src/core/envelope/index.ts';
-import { BatchProducer, createKafka } from '../../src/core/kafka/index.ts';
+import { type TrustStoreDocument, toTrustSnapshot } from '../../src/core/crypto/index.ts';
+import { createKafka } from '../../src/core/kafka/index.ts';
 import { createLogger } from '../../src/core/logging/index.ts';
 import { createMetricsRegistry } from '../../src/core/metrics/index.ts';
-import { frame } from '../../src/core/registry/index.ts';
-import { stackStatus } from '../../src/core/stack/index.ts';
-import type { DevicePoll, Metric } from '../../src/core/telemetry/index.ts';
 import { monthPartitioner, planBatches } from '../../src/sinks/clickhouse/batch.ts';
 import {
   createWriter,
@@ -69,8 +59,20 @@ import {
 } from '../../src/sinks/clickhouse/index.ts';
 import type { RawRecord } from '../../src/sinks/clickhouse/rows.ts';
 import { createPipeline } from '../../test/helpers/pipeline.ts';
-import { advance, recordedMetrics } from '../../test/unit/processors/telemetry/polls.ts';
-import { type BenchRow, printTable, row, saveResults } from '../lib.ts';
+import { framed, signedEnvelopes } from '../envelopes.ts';
+import {
+  intArg as arg,
+  type BenchRow,
+  type CoresUsed,
+  cores,
+  cpuMeter,
+  logLevelArg,
+  printTable,
+  produceAll,
+  requireStack,
+  row,
+  saveResults,
+} from '../lib.ts';
 
 const childEnv = 'AMOSKYS_BENCH_SINK_CHILD';
 /** The stage made no progress for this long: it is stuck, not slow. */
@@ -78,75 +80,17 @@ const stallMs = 60_000;
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
 // ------------------------------------------------------------------------------------------
-// CPU accounting (Linux /proc; clock ticks of 10 ms)
+// CPU accounting (lib.ts: Linux /proc)
 
-/** Busy CPU seconds of the whole machine, all cores: /proc/stat minus idle and iowait. */
-function machineBusyS(): number | undefined {
-  try {
-    const ticks = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1, 9);
-    const total = ticks.reduce((sum, t) => sum + Number(t), 0);
-    return (total - Number(ticks[3]) - Number(ticks[4])) / 100;
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPU seconds (user + system) a process has used; undefined when it cannot be read. */
-function procCpuS(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat
-      .slice(stat.lastIndexOf(')') + 2)
-      .split(' ')
-      .map(Number);
-    return ((f[11] ?? 0) + (f[12] ?? 0)) / 100;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Server processes whose CPU is accounted apart (pids from `stackStatus`). */
-const servers: { clickhouse?: number; kafka?: number } = {};
-
-/** Cores used meanwhile: the machine, ClickHouse, the Kafka broker (undefined where unreadable). */
-interface CoresUsed {
-  machine?: number;
-  clickhouse?: number;
-  kafka?: number;
-}
-
-/** Starts CPU accounting; the returned function gives the cores used since, over `wallS`. */
-function cpuMeter(): (wallS: number) => CoresUsed {
-  const before = {
-    machine: machineBusyS(),
-    clickhouse: procCpuS(servers.clickhouse),
-    kafka: procCpuS(servers.kafka),
-  };
-  return (wallS) => {
-    const after = {
-      machine: machineBusyS(),
-      clickhouse: procCpuS(servers.clickhouse),
-      kafka: procCpuS(servers.kafka),
-    };
-    const used: CoresUsed = {};
-    for (const k of ['machine', 'clickhouse', 'kafka'] as const) {
-      const a = before[k];
-      const b = after[k];
-      if (a !== undefined && b !== undefined) used[k] = (b - a) / wallS;
-    }
-    return used;
-  };
-}
-
-const cores = (n: number | undefined) => (n === undefined ? '?' : n.toFixed(2));
+/** Server processes whose CPU is accounted apart (pids from `amoskys stack status`). */
+let servers: { clickhouse?: number; kafka?: number } = {};
 
 /** Wall time and CPU of `fn`: this process, the machine, ClickHouse, the broker. */
 async function measure<T>(
   fn: () => Promise<T>,
 ): Promise<{ result: T; wallS: number; processCores: number; cores: CoresUsed }> {
   const cpu = process.cpuUsage();
-  const meter = cpuMeter();
+  const meter = cpuMeter(servers);
   const started = performance.now();
   const result = await fn();
   const wallS = (performance.now() - started) / 1000;
@@ -303,12 +247,6 @@ function stageInChild(input: ChildInput): Promise<ChildResult> {
 // ------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const arg = (name: string, fallback: number): number => {
-    const at = process.argv.indexOf(name);
-    const value = at > 0 ? Number(process.argv[at + 1]) : fallback;
-    if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
-    return value;
-  };
   const envelopeCount = arg('--envelopes', 20_000);
   const runs = arg('--runs', 3);
   const stageRuns = arg('--stage-runs', 1);
@@ -323,21 +261,11 @@ async function main(): Promise<void> {
   if (stageBatchRows.some((n) => !Number.isSafeInteger(n) || n < 1 || n > 1_048_576)) {
     throw new Error('--stage-batch-rows takes comma-separated integers in 1..1048576');
   }
-  const logLevelAt = process.argv.indexOf('--log-level');
-  const logLevel = logLevelAt > 0 ? (process.argv[logLevelAt + 1] ?? 'silent') : 'silent';
+  const logLevel = logLevelArg();
   const deviceCount = 50;
-  const intervalS = 60;
 
   const { config: base } = loadConfig();
-  const stack = await stackStatus(base, ['kafka', 'registry', 'clickhouse']);
-  const down = stack.filter((s) => !s.healthy);
-  if (down.length > 0) {
-    throw new Error(`the stack is not up (${down.map((s) => s.name).join(', ')}): run \`amoskys stack up\``);
-  }
-  for (const name of ['clickhouse', 'kafka'] as const) {
-    const pid = Number(/pid (\d+)/.exec(stack.find((s) => s.name === name)?.detail ?? '')?.[1]);
-    if (pid > 0) servers[name] = pid;
-  }
+  servers = await requireStack(base, ['kafka', 'registry', 'clickhouse']);
 
   const id = randomBytes(3).toString('hex');
   const database = `${base.clickhouse.database}_bench_sink_${id}`;
@@ -386,68 +314,15 @@ async function main(): Promise<void> {
     // ----------------------------------------------------------------------------------------
     // Envelopes
 
-    const deviceIds = Array.from(
-      { length: deviceCount },
-      (_, i) => `bench-router-${String(i).padStart(3, '0')}`,
-    );
-    const key = generateSigningKey({ keyId: `bench-${id}`, devices: deviceIds });
-    const trustStore: TrustStoreDocument = {
-      format: TRUST_STORE_FORMAT,
-      keys: [
-        {
-          keyId: key.keyId,
-          publicKey: Buffer.from(key.publicKey).toString('base64'),
-          devices: deviceIds,
-          notBefore: new Date(Date.now() - 86_400_000).toISOString(),
-        },
-      ],
-    };
+    log(`building and signing ${envelopeCount} envelopes (${deviceCount} devices)`);
+    const built = await signedEnvelopes({ count: envelopeCount, devices: deviceCount });
+    const { trustStore } = built;
     const snapshot = toTrustSnapshot(trustStore);
-    const signer = signerFor(key);
-    const names = new Set<string>();
-    const baseMetrics: Metric[] = (await recordedMetrics()).filter(
-      (m) => !names.has(m.name) && names.add(m.name),
-    );
-    const slots = Math.ceil(envelopeCount / deviceCount);
-    const firstSlot =
-      (BigInt(Date.now()) * 1_000_000n) / (BigInt(intervalS) * 1_000_000_000n) - BigInt(slots);
-    log(`building and signing ${envelopeCount} envelopes (${deviceCount} devices × ${slots} slots)`);
-    const envelopes: { key: string; value: Buffer }[] = [];
-    let slotMetrics: { slot: number; metrics: Metric[] } | undefined;
-    for (let i = 0; i < envelopeCount; i++) {
-      const s = Math.floor(i / deviceCount);
-      const deviceId = deviceIds[i % deviceCount] as string;
-      if (slotMetrics?.slot !== s)
-        slotMetrics = { slot: s, metrics: advance(baseMetrics, s * intervalS, () => 1_000) };
-      const slot = firstSlot + BigInt(s);
-      const slotStartNs = slot * BigInt(intervalS) * 1_000_000_000n;
-      const poll: DevicePoll = {
-        deviceId,
-        protocol: 'snmp',
-        intervalS,
-        slot,
-        slotStartNs,
-        observedAtNs: slotStartNs + 2_300_000_000n,
-        metrics: slotMetrics.metrics,
-        status: {
-          state: 'ok',
-          reason: '',
-          durationMs: 12.5,
-          varbindsRequested: 103,
-          varbindsReceived: 103,
-          bytesCollected: 2412,
-        },
-      };
-      const framed = frame(
-        pipeline.rawSchemaId,
-        envelopeSchema.messageIndexes,
-        buildSignedEnvelope(poll, signer, BigInt(Date.now()) * 1_000_000n),
-      );
-      envelopes.push({ key: deviceId, value: Buffer.from(framed.buffer, framed.byteOffset, framed.length) });
-    }
+    const envelopes = framed(built.envelopes, pipeline.rawSchemaId);
+    built.envelopes.length = 0;
     const values = envelopes.map((e) => e.value);
-    const metricRows = envelopeCount * baseMetrics.length;
-    results.metricsPerEnvelope = baseMetrics.length;
+    const metricRows = envelopeCount * built.metricsPerEnvelope;
+    results.metricsPerEnvelope = built.metricsPerEnvelope;
     results.envelopeBytes = values.reduce((sum, v) => sum + v.length, 0) / values.length;
 
     // ----------------------------------------------------------------------------------------
@@ -690,7 +565,7 @@ async function main(): Promise<void> {
         goal: 0.7,
         notes:
           `rawRecord (unframe, decode, Ed25519 verify over the received bytes) alone: ${Math.round(recordPerS).toLocaleString('en-US')} envelopes/s ` +
-          `= ${Math.round(recordPerS * baseMetrics.length).toLocaleString('en-US')} metric rows/s on one core: the signature check bounds the sink's raw path as it bounds the processor.`,
+          `= ${Math.round(recordPerS * built.metricsPerEnvelope).toLocaleString('en-US')} metric rows/s on one core: the signature check bounds the sink's raw path as it bounds the processor.`,
       }),
     );
 
@@ -698,10 +573,7 @@ async function main(): Promise<void> {
     // 2. The whole stage
 
     log(`producing ${envelopeCount} envelopes to ${config.topics.raw} (not timed)`);
-    const producer = new BatchProducer(createKafka(config, 'bench'), createLogger({ level: 'silent' }));
-    await producer.start();
-    await Promise.all(envelopes.map((e) => producer.send({ topic: config.topics.raw, ...e })));
-    await producer.close();
+    await produceAll(config, config.topics.raw, envelopes);
     envelopes.length = 0;
 
     const stage: (ChildResult & { cores: CoresUsed; tables: Record<string, string> | undefined })[] = [];
@@ -713,7 +585,7 @@ async function main(): Promise<void> {
         log(
           `sink stage, batchRows ${settingRows}${stageRuns > 1 ? `, run ${r + 1}` : ''}: until ${envelopeCount} messages are committed`,
         );
-        const meter = cpuMeter();
+        const meter = cpuMeter(servers);
         const result = await stageInChild({
           config: { ...config, sink: { ...config.sink, groupId, batchRows: settingRows } },
           trustStore,
