@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Three projects. `unit` needs no services. `integration` and `e2e` share a global setup that
+ * Four projects. `unit` needs no services. `integration` and `e2e` share a global setup that
  * provides the real stack: endpoints from configuration, else testcontainers when a Docker
- * engine answers, else the native local stack (started, or reused when already running).
+ * engine answers, else the native local stack (started, or reused when already running). `chaos`
+ * (fault injection, test/chaos) uses the same setup and runs after everything else.
  */
 export default defineConfig({
   test: {
@@ -36,6 +37,19 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
           globalSetup: ['test/helpers/global-setup.ts'],
           testTimeout: 600_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'chaos',
+          include: ['test/chaos/**/*.test.ts'],
+          // Last of all: it restarts Kafka, the registry, ClickHouse and snmpd under whatever runs.
+          // Bounded by default (a few minutes); AMOSKYS_CHAOS=full for the long form (docs/reliability.md).
+          sequence: { groupOrder: 2 },
+          globalSetup: ['test/helpers/global-setup.ts'],
+          testTimeout: 3_600_000,
           hookTimeout: 600_000,
           fileParallelism: false,
         },

@@ -1,5 +1,6 @@
 export { createRegistry } from './client.ts';
 export { protoMessageIndexes } from './message-indexes.ts';
+export { type RegistryWaitOptions, whenRegistryAnswers } from './retry.ts';
 export {
   type ApplyOptions,
   type ApplyOutcome,

@@ -11,7 +11,13 @@ import { TrustStoreWatcher } from '../../core/crypto/index.ts';
 import { decodeEnvelope, toDevicePoll } from '../../core/envelope/index.ts';
 import { encodeFeatureRow, featuresSchema } from '../../core/features/index.ts';
 import type { Logger } from '../../core/logging/index.ts';
-import { frame, lookupSchema, subjectSchemaIds, unframe } from '../../core/registry/index.ts';
+import {
+  frame,
+  lookupSchema,
+  subjectSchemaIds,
+  unframe,
+  whenRegistryAnswers,
+} from '../../core/registry/index.ts';
 import { flatten } from './flatten.ts';
 import type { Accepted, ProcessorLogic, Rejected } from './processor.ts';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.ts';
@@ -56,10 +62,17 @@ export async function createProcessorLogic(
   trust.start();
 
   const rawSubject = `${config.topics.raw}-value`;
-  let knownSchemaIds = await subjectSchemaIds(config, rawSubject);
+  // A registry that is restarting, or not up yet, is waited for rather than failing the start.
+  let knownSchemaIds = await whenRegistryAnswers(() => subjectSchemaIds(config, rawSubject), {
+    logger: log,
+    what: `the ids of ${rawSubject}`,
+  });
   let lastRefresh = Date.now();
   const featuresSubject = `${config.topics.features}-value`;
-  const features = await lookupSchema(config, featuresSubject, featuresSchema.source);
+  const features = await whenRegistryAnswers(
+    () => lookupSchema(config, featuresSubject, featuresSchema.source),
+    { logger: log, what: `the feature row schema id (${featuresSubject})` },
+  );
   if (features === undefined) {
     throw new Error(
       `the feature row schema is not registered under ${featuresSubject}; run \`amoskys schemas apply\``,

@@ -24,6 +24,7 @@ import kafkajs, {
 } from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Config } from '../../core/config/index.ts';
+import { supervisedConsumer } from '../../core/kafka/index.ts';
 import type { Logger } from '../../core/logging/index.ts';
 import { restorePartition, writeRestoreMarker } from './restore.ts';
 import { acceptedRecords, type ChangelogRecord, type PartitionState } from './state.ts';
@@ -331,62 +332,71 @@ export async function startProcessor<A extends Accepted>(
     payload.resolveOffset(last.offset);
   };
 
-  const consumer: Consumer = kafka.consumer({
-    groupId,
-    readUncommitted: false,
-    allowAutoTopicCreation: false,
-    // A killed instance keeps its partitions until its session times out: short enough for a
-    // quick takeover, long enough for a partition restore between heartbeats.
-    sessionTimeout: 15_000,
-    heartbeatInterval: 1_500,
-    maxBytesPerPartition: 4 * 1024 * 1024,
-  });
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    const assigned = new Set(payload.memberAssignment[rawTopic] ?? []);
-    totals.partitions = [...assigned].sort((a, b) => a - b);
-    log.info({ partitions: totals.partitions }, 'partitions assigned');
-    options.onAssigned?.(totals.partitions);
-    for (const partition of [...owners.keys()]) if (!assigned.has(partition)) void release(partition);
-  });
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    // kafkajs restarts the consumer itself when `restart` is true; otherwise the process must go,
-    // so that its supervisor (compose, Kubernetes, the test) starts a fresh one.
-    log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
-    if (!payload.restart) process.exitCode = 1;
-  });
-
-  await consumer.connect();
-  await consumer.subscribe({ topic: rawTopic, fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 6,
-    eachBatch: async (payload) => {
-      const { batch } = payload;
-      if (batch.isEmpty()) return;
-      let owner: Owner;
+  const eachBatch = async (payload: EachBatchPayload): Promise<void> => {
+    const { batch } = payload;
+    if (batch.isEmpty()) return;
+    let owner: Owner;
+    try {
+      owner = await ownerOf(batch.partition);
+    } catch (err) {
+      log.error({ err, partition: batch.partition }, 'could not take over the partition; retrying');
+      throw err;
+    }
+    for (let i = 0; i < batch.messages.length; i += chunkMessages) {
+      if (!payload.isRunning() || payload.isStale()) return;
       try {
-        owner = await ownerOf(batch.partition);
+        await processChunk(owner, batch.messages.slice(i, i + chunkMessages), payload);
       } catch (err) {
-        log.error({ err, partition: batch.partition }, 'could not take over the partition; retrying');
+        // The transaction was aborted; the producer may be fenced or broken. Start over from
+        // the committed offset with a fresh owner (and restored state).
+        log.error({ err, partition: batch.partition }, 'chunk failed, partition will be taken over again');
+        await release(batch.partition);
         throw err;
       }
-      for (let i = 0; i < batch.messages.length; i += chunkMessages) {
-        if (!payload.isRunning() || payload.isStale()) return;
-        try {
-          await processChunk(owner, batch.messages.slice(i, i + chunkMessages), payload);
-        } catch (err) {
-          // The transaction was aborted; the producer may be fenced or broken. Start over from
-          // the committed offset with a fresh owner (and restored state).
-          log.error({ err, partition: batch.partition }, 'chunk failed, partition will be taken over again');
-          await release(batch.partition);
-          throw err;
-        }
-        await payload.heartbeat();
-      }
-      m.lag.set({ partition: String(batch.partition) }, Number(batch.offsetLag()));
+      await payload.heartbeat();
+    }
+    m.lag.set({ partition: String(batch.partition) }, Number(batch.offsetLag()));
+  };
+
+  const consumer = supervisedConsumer({
+    logger: log,
+    create: () => {
+      const c: Consumer = kafka.consumer({
+        groupId,
+        readUncommitted: false,
+        allowAutoTopicCreation: false,
+        // A killed instance keeps its partitions until its session times out: short enough for a
+        // quick takeover, long enough for a partition restore between heartbeats.
+        sessionTimeout: 15_000,
+        heartbeatInterval: 1_500,
+        maxBytesPerPartition: 4 * 1024 * 1024,
+      });
+      c.on(c.events.GROUP_JOIN, ({ payload }) => {
+        const assigned = new Set(payload.memberAssignment[rawTopic] ?? []);
+        totals.partitions = [...assigned].sort((a, b) => a - b);
+        log.info({ partitions: totals.partitions }, 'partitions assigned');
+        options.onAssigned?.(totals.partitions);
+        for (const partition of [...owners.keys()]) if (!assigned.has(partition)) void release(partition);
+      });
+      return c;
+    },
+    run: async (c) => {
+      await c.connect();
+      await c.subscribe({ topic: rawTopic, fromBeginning: true });
+      await c.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 6,
+        eachBatch,
+      });
+    },
+    // A replaced consumer joins the group anew; another member may have owned (and moved) any
+    // partition meanwhile, so every partition's state is restored from the changelog again.
+    onReplace: async () => {
+      await Promise.all([...owners.keys()].map(release));
     },
   });
+  await consumer.start();
   log.info({ groupId }, 'processor started');
 
   let closing: Promise<void> | undefined;
@@ -394,7 +404,7 @@ export async function startProcessor<A extends Accepted>(
     stats: () => ({ ...totals, rejectedByReason: { ...totals.rejectedByReason } }),
     close: () => {
       closing ??= (async () => {
-        await consumer.disconnect();
+        await consumer.close();
         await Promise.all([...owners.keys()].map(release));
         log.info({ ...totals }, 'processor stopped');
       })();

@@ -18,7 +18,7 @@ import { buildSignedEnvelope, envelopeSchema } from '../../core/envelope/index.t
 import { AmoskysError, ErrorCode } from '../../core/errors/index.ts';
 import { BatchProducer } from '../../core/kafka/index.ts';
 import type { Logger } from '../../core/logging/index.ts';
-import { frame, lookupSchema } from '../../core/registry/index.ts';
+import { frame, lookupSchema, whenRegistryAnswers } from '../../core/registry/index.ts';
 import type { DevicePoll } from '../../core/telemetry/index.ts';
 import { createScheduler, type MissedSlot, type Scheduler } from './scheduler.ts';
 import type { Device, SchedulerStats } from './types.ts';
@@ -52,10 +52,16 @@ export interface ProducerStats {
   bytesProduced: number;
 }
 
-/** Looks up the schema id of the raw topic's value subject; it must have been registered. */
-export async function rawSchemaId(config: Config): Promise<number> {
+/**
+ * Looks up the schema id of the raw topic's value subject; it must have been registered. With a
+ * logger, a registry that does not answer is waited for (see `whenRegistryAnswers`).
+ */
+export async function rawSchemaId(config: Config, logger?: Logger): Promise<number> {
   const subject = `${config.topics.raw}-value`;
-  const found = await lookupSchema(config, subject, envelopeSchema.source);
+  const lookup = () => lookupSchema(config, subject, envelopeSchema.source);
+  const found = await (logger === undefined
+    ? lookup()
+    : whenRegistryAnswers(lookup, { logger, what: `the envelope schema id (${subject})` }));
   if (found === undefined) {
     throw new AmoskysError(
       ErrorCode.Registry,
@@ -69,7 +75,7 @@ export async function rawSchemaId(config: Config): Promise<number> {
 export async function startProducer(options: ProducerStageOptions): Promise<ProducerStage> {
   const { config, logger, metrics } = options;
   const log = logger.child({ component: 'producer', topic: config.topics.raw });
-  const schemaId = await rawSchemaId(config);
+  const schemaId = await rawSchemaId(config, log);
   const m = {
     polls: new Counter({
       name: 'amoskys_snmp_polls_total',

@@ -26,6 +26,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { capabilitiesFor, parseServerVersion } from '../../core/clickhouse/index.ts';
 import type { Config } from '../../core/config/index.ts';
 import type { TrustSnapshot } from '../../core/crypto/index.ts';
+import { supervisedConsumer } from '../../core/kafka/index.ts';
 import type { Logger } from '../../core/logging/index.ts';
 import {
   BatchCutter,
@@ -184,12 +185,12 @@ export async function startSink(options: SinkOptions): Promise<SinkStage> {
     if (isFailing) failing.add(key);
     else failing.delete(key);
     if (before === 0 && failing.size > 0) {
-      consumer.pause(topics.map((topic) => ({ topic })));
+      consumer.current().pause(topics.map((topic) => ({ topic })));
       totals.paused = true;
       m.paused.set(1);
       log.warn('ClickHouse does not accept inserts: consumption paused, retrying');
     } else if (before > 0 && failing.size === 0) {
-      consumer.resume(topics.map((topic) => ({ topic })));
+      consumer.current().resume(topics.map((topic) => ({ topic })));
       totals.paused = false;
       m.paused.set(0);
       log.info('ClickHouse accepts inserts again: consumption resumed');
@@ -250,7 +251,7 @@ export async function startSink(options: SinkOptions): Promise<SinkStage> {
     const key = `${topic}:${partition}`;
     const next = (commitChains.get(key) ?? Promise.resolve())
       .catch(() => undefined)
-      .then(() => consumer.commitOffsets([{ topic, partition, offset, metadata }]));
+      .then(() => consumer.current().commitOffsets([{ topic, partition, offset, metadata }]));
     commitChains.set(key, next);
     return next;
   };
@@ -417,64 +418,75 @@ export async function startSink(options: SinkOptions): Promise<SinkStage> {
     m.lag.set({ topic: role, partition: String(partition) }, Number(batch.offsetLag()));
   };
 
-  const consumer: Consumer = kafka.consumer({
-    groupId,
-    readUncommitted: false,
-    allowAutoTopicCreation: false,
-    sessionTimeout: 15_000,
-    heartbeatInterval: 1_500,
-    // Batching by time happens at the broker: a fetch waits up to flushIntervalMs for minBytes.
-    minBytes: 1024 * 1024,
-    maxWaitTimeInMs: flushIntervalMs,
-    maxBytesPerPartition: 8 * 1024 * 1024,
-  });
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    totals.partitions = Object.entries(payload.memberAssignment)
-      .flatMap(([topic, parts]) => parts.map((p) => `${topic}:${p}`))
-      .sort();
-    intentChecked.clear();
-    log.info({ partitions: totals.partitions }, 'partitions assigned');
-    options.onAssigned?.(totals.partitions);
-  });
-  // The features and DLQ topics are written in transactions: each ends with a marker that takes an
-  // offset but is never delivered. kafkajs moves past a fetch holding only markers (or aborted
-  // records) by itself but commits that only in autoCommit mode; without this the committed offset
-  // would stay one short of the end forever (a lag that never closes, a replay check never done).
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    if (payload.batchSize !== 0 || !roles.has(payload.topic)) return;
-    const offset = (BigInt(payload.lastOffset) + 1n).toString();
-    commit(payload.topic, payload.partition, offset).catch((err: unknown) =>
-      log.debug(
-        { err, topic: payload.topic, partition: payload.partition },
-        'commit past a transaction marker failed; the next one covers it',
-      ),
-    );
-  });
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
-    if (!payload.restart) process.exitCode = 1;
-  });
-
-  await consumer.connect();
-  await consumer.subscribe({ topics, fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 6,
-    eachBatch: async (payload) => {
-      if (payload.batch.isEmpty()) return;
-      try {
-        await handleBatch(payload);
-      } catch (err) {
-        if (stopping.signal.aborted) return;
-        log.error(
-          { err, topic: payload.batch.topic, partition: payload.batch.partition },
-          'batch failed; it is redone from the committed offset',
+  const consumer = supervisedConsumer({
+    logger: log,
+    create: () => {
+      const c: Consumer = kafka.consumer({
+        groupId,
+        readUncommitted: false,
+        allowAutoTopicCreation: false,
+        sessionTimeout: 15_000,
+        heartbeatInterval: 1_500,
+        // Batching by time happens at the broker: a fetch waits up to flushIntervalMs for minBytes.
+        minBytes: 1024 * 1024,
+        maxWaitTimeInMs: flushIntervalMs,
+        maxBytesPerPartition: 8 * 1024 * 1024,
+      });
+      c.on(c.events.GROUP_JOIN, ({ payload }) => {
+        totals.partitions = Object.entries(payload.memberAssignment)
+          .flatMap(([topic, parts]) => parts.map((p) => `${topic}:${p}`))
+          .sort();
+        intentChecked.clear();
+        log.info({ partitions: totals.partitions }, 'partitions assigned');
+        options.onAssigned?.(totals.partitions);
+      });
+      // The features and DLQ topics are written in transactions: each ends with a marker that takes an
+      // offset but is never delivered. kafkajs moves past a fetch holding only markers (or aborted
+      // records) by itself but commits that only in autoCommit mode; without this the committed offset
+      // would stay one short of the end forever (a lag that never closes, a replay check never done).
+      c.on(c.events.END_BATCH_PROCESS, ({ payload }) => {
+        if (payload.batchSize !== 0 || !roles.has(payload.topic)) return;
+        const offset = (BigInt(payload.lastOffset) + 1n).toString();
+        commit(payload.topic, payload.partition, offset).catch((err: unknown) =>
+          log.debug(
+            { err, topic: payload.topic, partition: payload.partition },
+            'commit past a transaction marker failed; the next one covers it',
+          ),
         );
-        throw err;
-      }
+      });
+      return c;
+    },
+    run: async (c) => {
+      await c.connect();
+      await c.subscribe({ topics, fromBeginning: true });
+      await c.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 6,
+        eachBatch: async (payload) => {
+          if (payload.batch.isEmpty()) return;
+          try {
+            await handleBatch(payload);
+          } catch (err) {
+            if (stopping.signal.aborted) return;
+            log.error(
+              { err, topic: payload.batch.topic, partition: payload.batch.partition },
+              'batch failed; it is redone from the committed offset',
+            );
+            throw err;
+          }
+        },
+      });
+    },
+    // A new consumer is not paused: forget the failing partitions of the old one (a failing insert
+    // is redone from the committed offset and pauses the new consumer again).
+    onReplace: () => {
+      failing.clear();
+      totals.paused = false;
+      m.paused.set(0);
     },
   });
+  await consumer.start();
   log.info({ groupId, topics }, 'sink started');
 
   let closing: Promise<void> | undefined;
@@ -489,7 +501,7 @@ export async function startSink(options: SinkOptions): Promise<SinkStage> {
     close: () => {
       closing ??= (async () => {
         stopping.abort();
-        await consumer.disconnect();
+        await consumer.close();
         await admin.disconnect();
         log.info({ messages: totals.messages, rows: totals.rows }, 'sink stopped');
       })();
