@@ -27,6 +27,8 @@ export default defineConfig({
           // Tests share one broker and one ClickHouse; isolation comes from random topics and
           // a database per run, but two cores are better spent on one file at a time.
           fileParallelism: false,
+          // Explicit: a one-worker project left at order 0 is run after every ordered group.
+          sequence: { groupOrder: 1 },
         },
       },
       {
@@ -34,7 +36,7 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           // After the other projects: e2e tests restart shared services (ClickHouse).
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
           globalSetup: ['test/helpers/global-setup.ts'],
           testTimeout: 600_000,
           hookTimeout: 600_000,
@@ -47,7 +49,7 @@ export default defineConfig({
           include: ['test/chaos/**/*.test.ts'],
           // Last of all: it restarts Kafka, the registry, ClickHouse and snmpd under whatever runs.
           // Bounded by default (a few minutes); AMOSKYS_CHAOS=full for the long form (docs/reliability.md).
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 3 },
           globalSetup: ['test/helpers/global-setup.ts'],
           testTimeout: 3_600_000,
           hookTimeout: 600_000,

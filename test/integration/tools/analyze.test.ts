@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { describe, expect, inject, it } from 'vitest';
-import { sqlString } from '../../../src/core/clickhouse/index.ts';
+import { createClickHouse, sqlString } from '../../../src/core/clickhouse/index.ts';
 import { repoRoot } from '../../../src/core/config/index.ts';
 import { featureColumns } from '../../../src/core/features/index.ts';
 import { createKafka } from '../../../src/core/kafka/index.ts';
@@ -173,7 +173,16 @@ describe('amoskys analyze', () => {
   }, 300_000);
 
   it('exits 2 when it cannot run: tables missing, or a topic that does not exist', async (ctx) => {
-    const bare = await amoskys(['analyze'], { ...inject('amoskysEnv') }); // the run's database: no tables
+    // A database of its own with no tables (the run's database may have been migrated by another test).
+    const base = testConfig();
+    const empty = `${base.clickhouse.database}_bare_${Math.random().toString(16).slice(2, 8)}`;
+    const admin = createClickHouse(base, { database: null });
+    await admin.command({ query: `CREATE DATABASE ${empty}` });
+    ctx.onTestFinished(async () => {
+      await admin.command({ query: `DROP DATABASE IF EXISTS ${empty}` });
+      await admin.close();
+    });
+    const bare = await amoskys(['analyze'], { ...inject('amoskysEnv'), AMOSKYS_CLICKHOUSE_DATABASE: empty });
     expect(bare.code).toBe(2);
     expect(bare.stderr).toMatch(/lacks the AMOSKYS tables .*amoskys clickhouse migrate/);
 
