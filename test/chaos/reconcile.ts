@@ -36,7 +36,22 @@ export interface TopicRecord {
  * Reads a topic from its beginning to the high watermark of every partition as it was when the
  * call started (read committed: aborted transactions and markers are skipped but count as read).
  */
-export async function readTopic(kafka: Kafka, topic: string, timeoutMs = 120_000): Promise<TopicRecord[]> {
+export async function readTopic(kafka: Kafka, topic: string, timeoutMs = 60_000): Promise<TopicRecord[]> {
+  // A consumer that joins its group right after a broker restart can stay stuck joining (seen once
+  // in a bounded CI run, though the topic read fine from another process): a fresh group per
+  // attempt, and an attempt that times out is abandoned without waiting on its disconnect.
+  let last: unknown;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      return await readTopicOnce(kafka, topic, timeoutMs);
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw last;
+}
+
+async function readTopicOnce(kafka: Kafka, topic: string, timeoutMs: number): Promise<TopicRecord[]> {
   const admin = kafka.admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
@@ -96,7 +111,10 @@ export async function readTopic(kafka: Kafka, topic: string, timeoutMs = 120_000
         });
     });
   } finally {
-    await consumer.disconnect();
+    await Promise.race([
+      consumer.disconnect().catch(() => undefined),
+      new Promise((resolve) => setTimeout(resolve, 5000).unref()),
+    ]);
   }
   return records.sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : 1));
 }
