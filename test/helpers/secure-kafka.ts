@@ -222,7 +222,9 @@ export async function startSecureKafka(base: Config): Promise<SecureKafka> {
     const java = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
     const jvm = [`-Dlog4j2.configurationFile=${log4j}`, '-cp', `${libs}/*`];
     // SCRAM credentials go into the bootstrap metadata, so they exist before the listener opens.
-    // Kafka's Uuid is 16 random bytes in URL-safe base64; making it here saves a JVM start.
+    // Kafka's Uuid is 16 random bytes in URL-safe base64; making it here saves a JVM start. Like
+    // Kafka's own, it never starts with '-', which the tool's argument parser takes for an option
+    // (1 run in 64 failed before).
     execFileSync(
       java,
       [
@@ -232,7 +234,7 @@ export async function startSecureKafka(base: Config): Promise<SecureKafka> {
         '--config',
         properties,
         '--cluster-id',
-        randomBytes(16).toString('base64url'),
+        clusterId(),
         '--add-scram',
         `SCRAM-SHA-512=[name=admin,password=${adminPassword}]`,
         '--add-scram',
@@ -327,5 +329,13 @@ export async function startSecureKafka(base: Config): Promise<SecureKafka> {
   } catch (err) {
     await stop();
     throw err;
+  }
+}
+
+/** A KRaft cluster id as Kafka makes them: 16 random bytes, URL-safe base64, no leading '-'. */
+function clusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
   }
 }
