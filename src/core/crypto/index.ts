@@ -37,6 +37,7 @@ export {
   addTrustedKey,
   emptyTrustSnapshot,
   emptyTrustStore,
+  keyIsBound,
   parseTrustStore,
   type RetireTrustedKeyOptions,
   type RevokeTrustedKeyOptions,

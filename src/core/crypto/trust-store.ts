@@ -332,3 +332,18 @@ export function toTrustSnapshot(store: TrustStoreDocument, sha256 = ''): TrustSn
 export function trustedKey(snapshot: TrustSnapshot, keyId: string): TrustedKey | undefined {
   return Object.hasOwn(snapshot.keys, keyId) ? snapshot.keys[keyId] : undefined;
 }
+
+// Large device lists (a fleet key) are looked up through a Set built once per key object (each
+// worker thread builds its own from the snapshot it was posted).
+const deviceSets = new WeakMap<TrustedKey, Set<string>>();
+
+/** Whether `key` may sign for `deviceId`; O(1) for keys bound to many devices. */
+export function keyIsBound(key: TrustedKey, deviceId: string): boolean {
+  if (key.devices.length <= 16) return key.devices.includes(deviceId);
+  let set = deviceSets.get(key);
+  if (set === undefined) {
+    set = new Set(key.devices);
+    deviceSets.set(key, set);
+  }
+  return set.has(deviceId);
+}

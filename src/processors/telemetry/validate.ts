@@ -14,6 +14,7 @@
  */
 import {
   createNodeVerifier,
+  keyIsBound,
   type TrustedKey,
   type TrustSnapshot,
   trustedKey,
@@ -131,19 +132,6 @@ function checkContext(ctx: ValidateContext): void {
     }
   }
   if (typeof ctx.nowNs !== 'bigint') throw new RangeError('ValidateContext.nowNs must be a bigint');
-}
-
-// Large device lists (a fleet key) are looked up through a Set built once per key object; each
-// worker thread builds its own from the snapshot it was posted.
-const deviceSets = new WeakMap<TrustedKey, Set<string>>();
-function isBound(key: TrustedKey, deviceId: string): boolean {
-  if (key.devices.length <= 16) return key.devices.includes(deviceId);
-  let set = deviceSets.get(key);
-  if (set === undefined) {
-    set = new Set(key.devices);
-    deviceSets.set(key, set);
-  }
-  return set.has(deviceId);
 }
 
 function sameIndexes(a: readonly number[], b: readonly number[]): boolean {
@@ -369,7 +357,7 @@ function validateEnvelope(
     );
   }
   // An empty device id cannot be bound to any key; it is invalid_values after the signature check.
-  if (deviceId !== '' && !isBound(key, deviceId)) {
+  if (deviceId !== '' && !keyIsBound(key, deviceId)) {
     return reject(
       RejectReason.KeyNotBound,
       `key ${quote(signingKeyId)} may not sign for device ${quote(deviceId)}`,

@@ -5,7 +5,7 @@
  * with schemas/clickhouse/0001_tables.ts and are named in every INSERT.
  */
 import type { TrustSnapshot } from '../../core/crypto/index.ts';
-import { trustedKey } from '../../core/crypto/index.ts';
+import { keyIsBound, trustedKey } from '../../core/crypto/index.ts';
 import {
   checkContract,
   type DecodedEnvelope,
@@ -102,7 +102,7 @@ export type KeyResolver = (signingKeyId: string, deviceId: string) => Uint8Array
 export function snapshotResolver(snapshot: () => TrustSnapshot): KeyResolver {
   return (keyId, deviceId) => {
     const key = trustedKey(snapshot(), keyId);
-    return key?.devices.includes(deviceId) ? key.publicKey : undefined;
+    return key !== undefined && keyIsBound(key, deviceId) ? key.publicKey : undefined;
   };
 }
 

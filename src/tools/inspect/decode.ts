@@ -7,7 +7,7 @@
  * does; the trust-store facts the processor would also reject on (revoked, retired, not bound to
  * the device) are reported as warnings next to the signature status, not folded into it.
  */
-import { type TrustSnapshot, trustedKey } from '../../core/crypto/index.ts';
+import { keyIsBound, type TrustSnapshot, trustedKey } from '../../core/crypto/index.ts';
 import {
   type DecodedTelemetry,
   decodeEnvelope,
@@ -128,7 +128,7 @@ export function checkSignature(
         `key ${keyId} was retired at ${iso(key.notAfterMs)}; the envelope was built at ${iso(tsMs)}`,
       );
     }
-    if (options.deviceId !== undefined && !key.devices.includes(options.deviceId)) {
+    if (options.deviceId !== undefined && !keyIsBound(key, options.deviceId)) {
       warnings.push(`key ${keyId} may not sign for device ${options.deviceId}`);
     }
   }
